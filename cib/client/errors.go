@@ -1,0 +1,9 @@
+package client
+
+import "errors"
+
+// ErrUnreachable reports that the CIB service could not be contacted.
+var ErrUnreachable = errors.New("cannot reach the CIB service")
+
+// ErrNoFile reports that the file named by CIB_file does not exist.
+var ErrNoFile = errors.New("no such CIB file")

@@ -1,0 +1,29 @@
+package server
+
+import (
+	"fmt"
+	"log/slog"
+)
+
+// Config tunes a Server.
+type Config struct {
+	// Logger receives the server's logs; nil discards them.
+	Logger *slog.Logger
+	// WatchBuffer is how many events a watcher may lag behind before it is
+	// sent a full copy instead (default 256: a burst of updates from one
+	// tool fits, and a resync costs one CIB serialisation).
+	WatchBuffer int
+}
+
+// DefaultConfig returns the defaults described on Config.
+func DefaultConfig() Config {
+	return Config{WatchBuffer: 256}
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	if c.WatchBuffer < 1 {
+		return fmt.Errorf("cib server: WatchBuffer %d: must be at least 1", c.WatchBuffer)
+	}
+	return nil
+}
