@@ -48,6 +48,10 @@ install: build ## install binaries into $(PREFIX)/bin and agents under $(OCF_ROO
 	install -m 0755 $(BIN)/* $(DESTDIR)$(PREFIX)/bin/
 	@if [ -d agents/ocf ]; then install -d $(DESTDIR)$(OCF_ROOT)/resource.d/systole; \
 	  for a in agents/ocf/*; do [ -f "$$a" ] && install -m 0755 "$$a" $(DESTDIR)$(OCF_ROOT)/resource.d/systole/; done; fi
+	$(GO) build -o $(BIN)/.systole-ra ./agents/cmd/systole-ra
+	install -d $(DESTDIR)$(OCF_ROOT)/resource.d/systole
+	install -m 0755 $(BIN)/.systole-ra $(DESTDIR)$(OCF_ROOT)/resource.d/systole/.systole-ra
+	for a in Dummy IPaddr Stateful anything ping; do ln -sf .systole-ra $(DESTDIR)$(OCF_ROOT)/resource.d/systole/$$a; done
 
 FUZZTIME ?= 30s
 fuzz: ## run every fuzz target for FUZZTIME each
@@ -66,3 +70,6 @@ demo: ## start a local demo cluster and show its status (needs the transition en
 
 clean:
 	rm -rf $(BIN)
+
+bench-lrm: ## lrmd benchmarks: actions/s with a no-op agent, lateness of 100 recurring 1 s monitors
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 10m ./lrm/server/

@@ -23,7 +23,7 @@ const (
 	// MsgInstall tells the members that every member acknowledged: install the view.
 	MsgInstall MessageType = 4
 	// MsgLeave tells a node of the coordinator's previous view that it was left out of
-	// the new view.
+	// the new view; it is sent only when the new view has quorum.
 	MsgLeave MessageType = 5
 )
 

@@ -64,9 +64,9 @@ type NoticeKind uint8
 
 // Notice kinds.
 const (
-	// NoticeLeftOut: the coordinator of a newer view, a member of our current view, left us
-	// out of it. The node has installed a view of itself alone and forms a new view from
-	// there.
+	// NoticeLeftOut: the coordinator of a newer view with quorum, a member of our current
+	// view, left us out of it. If our view had quorum, the node has installed a view of
+	// itself alone (so it stops claiming quorum at once) and forms a new view from there.
 	NoticeLeftOut NoticeKind = 1
 )
 
@@ -100,11 +100,25 @@ type Stats struct {
 }
 
 type peer struct {
-	raw     bool // the messaging layer says up
-	eff     bool // counted as up (after hold-down)
-	wasDown bool // went down at least once: coming back needs HoldDown
-	upSince time.Time
+	raw      bool // the messaging layer says up
+	eff      bool // counted as up (after hold-down)
+	wasDown  bool // went down at least once: coming back needs a hold-down
+	upSince  time.Time
+	effSince time.Time
+	flaps    int // recent downs after short ups: the hold-down is HoldDown << flaps
 }
+
+// maxFlaps caps the flap damping: the hold-down grows to at most MaxHoldDownFactor x HoldDown.
+const maxFlaps = 3
+
+// MaxHoldDownFactor is the most a flapping peer's hold-down grows: it doubles for every
+// failure soon after coming back, up to MaxHoldDownFactor x Config.HoldDown.
+const MaxHoldDownFactor = 1 << maxFlaps
+
+// stableFactor: a peer counted up for this many of its current hold-downs is stable again.
+const stableFactor = 4
+
+func (n *Node) holdDown(p *peer) time.Duration { return n.cfg.HoldDown << p.flaps }
 
 type proposal struct {
 	number  uint64
@@ -258,7 +272,9 @@ func (n *Node) observe(now time.Time) {
 }
 
 // PeerStatus tells the core that the messaging layer now considers peer up or down. A
-// peer that went down counts as up again only after being up for Config.HoldDown.
+// peer that went down counts as up again only after being up for a hold-down: HoldDown,
+// doubled for every time it failed again soon after coming back (at most 8 x HoldDown),
+// and back to HoldDown once it stayed up for four hold-downs.
 func (n *Node) PeerStatus(now time.Time, peerName string, up bool) error {
 	n.observe(now)
 	i, ok := n.index[peerName]
@@ -275,9 +291,13 @@ func (n *Node) PeerStatus(now time.Time, peerName string, up bool) error {
 			p.upSince = now
 			if !p.wasDown || n.cfg.HoldDown == 0 {
 				p.eff = true
+				p.effSince = now
 			}
 		}
 	} else if p.raw {
+		if p.eff && p.wasDown && now.Sub(p.effSince) < stableFactor*n.holdDown(p) && p.flaps < maxFlaps {
+			p.flaps++ // it came back and failed again soon: damp it harder
+		}
 		p.raw = false
 		p.eff = false
 		p.wasDown = true
@@ -323,8 +343,12 @@ func (n *Node) Tick(now time.Time) {
 	n.observe(now)
 	for i := range n.peers {
 		p := &n.peers[i]
-		if p.raw && !p.eff && now.Sub(p.upSince) >= n.cfg.HoldDown {
+		if p.raw && !p.eff && now.Sub(p.upSince) >= n.holdDown(p) {
 			p.eff = true
+			p.effSince = now
+		}
+		if p.eff && p.flaps > 0 && now.Sub(p.effSince) >= stableFactor*n.holdDown(p) {
+			p.flaps = 0
 		}
 	}
 	n.refreshOwn()
@@ -603,10 +627,14 @@ func (n *Node) finish(now time.Time) {
 	for s := p.members &^ bit(n.self); s != 0; s &^= bit(s.lowest()) {
 		n.send(s.lowest(), m)
 	}
-	l := n.header(MsgLeave)
-	l.Number = p.number
-	for s := old &^ p.members &^ bit(n.self); s != 0; s &^= bit(s.lowest()) {
-		n.send(s.lowest(), l)
+	// Members of our previous view that are left out of a view with quorum must stop
+	// claiming quorum in the old view at once; the others will find out themselves.
+	if n.view.Quorum {
+		l := n.header(MsgLeave)
+		l.Number = p.number
+		for s := old &^ p.members &^ bit(n.self); s != 0; s &^= bit(s.lowest()) {
+			n.send(s.lowest(), l)
+		}
 	}
 }
 
@@ -630,6 +658,9 @@ func (n *Node) stepLeave(now time.Time, src int, m *Message) {
 		return
 	}
 	n.notices = append(n.notices, Notice{Kind: NoticeLeftOut, By: n.names[src], View: m.Number})
+	if !n.view.Quorum {
+		return // nothing to give up; the normal protocol forms our next view
+	}
 	n.log.Info("left out of view", "by", n.names[src], "view", m.Number)
 	if m.Number > n.hs.MaxView {
 		n.hs.MaxView = m.Number

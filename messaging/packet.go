@@ -14,20 +14,20 @@ import (
 
 // Wire format (all integers big-endian):
 //
-//	header:  'S' 'Y' version:1 type:1 flags:1 keyid:1 gen:8 pktno:8
+//	header:  'S' 'Y' version:1 type:1 flags:1 keyid:1 gen:8 pktno:8 nextseq:8
 //	         len:1 cluster  len:1 src
 //	body:    type-specific (below), AES-256-GCM sealed when flagEncrypted
 //	trailer: HMAC(key, header||body), 32 (sha256), 20 (sha1) or 16 (md5) bytes
 //
 // Bodies:
 //
-//	heartbeat, ack: nextseq:8 n:1 n*(len:1 node gen:8 seq:8)
+//	heartbeat, ack: n:1 n*(len:1 node gen:8 seq:8)
 //	data:           seq:8 fragidx:4 fragcount:4 total:4 len:1 channel len:1 dest payload...
 //	nack:           len:1 target gen:8 n:2 n*(first:8 last:8)
 //	lost:           len:1 target n:2 n*(first:8 last:8)
 const (
 	wireVersion = 1
-	headerFixed = 2 + 1 + 1 + 1 + 1 + 8 + 8
+	headerFixed = 2 + 1 + 1 + 1 + 1 + 8 + 8 + 8
 	maxRanges   = 512
 )
 
@@ -80,7 +80,7 @@ type packet struct {
 	Cluster string
 	Src     string
 
-	NextSeq uint64     // heartbeat, ack
+	NextSeq uint64     // every type: the sender's next new data seq
 	Acks    []ackEntry // heartbeat, ack
 
 	Seq       uint64 // data
@@ -187,6 +187,7 @@ func (c *codec) encode(p *packet) []byte {
 	b = append(b, 'S', 'Y', wireVersion, byte(p.Type), p.Flags, p.KeyID)
 	b = binary.BigEndian.AppendUint64(b, p.Gen)
 	b = binary.BigEndian.AppendUint64(b, p.Pktno)
+	b = binary.BigEndian.AppendUint64(b, p.NextSeq)
 	b = putStr(b, p.Cluster)
 	b = putStr(b, p.Src)
 	hdrLen := len(b)
@@ -203,7 +204,6 @@ func (c *codec) encode(p *packet) []byte {
 func appendBody(b []byte, p *packet) []byte {
 	switch p.Type {
 	case typeHeartbeat, typeAck:
-		b = binary.BigEndian.AppendUint64(b, p.NextSeq)
 		b = append(b, byte(len(p.Acks)))
 		for _, a := range p.Acks {
 			b = putStr(b, a.Node)
@@ -281,15 +281,22 @@ func (r *reader) str() string { return string(r.take(int(r.u8()))) }
 func (c *codec) decode(b []byte) (*packet, error) {
 	r := &reader{b: b}
 	magic := r.take(2)
-	ver, typ, flags, keyID := r.u8(), ptype(r.u8()), r.u8(), r.u8()
-	p := &packet{Type: typ, Flags: flags, KeyID: keyID, Gen: r.u64(), Pktno: r.u64()}
-	p.Cluster = r.str()
-	p.Src = r.str()
+	ver := r.u8()
 	if r.err != nil {
 		return nil, r.err
 	}
 	if magic[0] != 'S' || magic[1] != 'Y' || ver != wireVersion {
 		return nil, fmt.Errorf("%w: bad magic or version", ErrMalformed)
+	}
+	typ, flags, keyID := ptype(r.u8()), r.u8(), r.u8()
+	p := &packet{Type: typ, Flags: flags, KeyID: keyID, Gen: r.u64(), Pktno: r.u64(), NextSeq: r.u64()}
+	p.Cluster = r.str()
+	p.Src = r.str()
+	if r.err != nil {
+		return nil, r.err
+	}
+	if p.NextSeq == 0 {
+		return nil, fmt.Errorf("%w: zero next seq", ErrMalformed)
 	}
 	if typ < typeHeartbeat || typ > typeLost || flags&^(flagEncrypted|flagRexmit) != 0 {
 		return nil, fmt.Errorf("%w: bad type %d or flags %#x", ErrMalformed, typ, flags)
@@ -337,7 +344,6 @@ func decodeBody(p *packet, body []byte) error {
 	r := &reader{b: body}
 	switch p.Type {
 	case typeHeartbeat, typeAck:
-		p.NextSeq = r.u64()
 		n := int(r.u8())
 		for i := 0; i < n && r.err == nil; i++ {
 			a := ackEntry{Node: r.str(), Gen: r.u64(), Seq: r.u64()}

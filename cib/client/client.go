@@ -130,7 +130,7 @@ func (f *File) Apply(_ context.Context, req cib.Request) (*cib.Result, error) {
 		return res, nil
 	}
 	if err := writeAtomic(f.path, c.Bytes()); err != nil {
-		return nil, fmt.Errorf("CIB_file %s: %w", f.path, err)
+		return nil, fmt.Errorf("CIB_file %s: %w: %v", f.path, ErrWrite, err)
 	}
 	return res, nil
 }

@@ -125,6 +125,17 @@ func (p *Process) Exec(ctx context.Context, cmd lrm.Command) lrm.ExecResult {
 	return res
 }
 
+// ExecFile runs the OCF agent at path (outside any provider directory,
+// for the agent checker) with cmd's action and the OCF environment.
+func (p *Process) ExecFile(ctx context.Context, path string, cmd lrm.Command) lrm.ExecResult {
+	env := append(append([]string{}, p.cfg.Env...), lrm.OCFEnv(cmd, p.cfg.OCFRoot)...)
+	if _, err := os.Stat(path); err != nil {
+		return lrm.ExecResult{RC: lrm.RCErrInstalled, Status: lrm.StatusNotInstalled,
+			ExitReason: fmt.Sprintf("agent %s not installed: %v", path, err)}
+	}
+	return p.run(ctx, path, cmd.Action, env, cmd)
+}
+
 // run forks the agent and waits for it, enforcing the timeout.
 func (p *Process) run(ctx context.Context, path, arg string, env []string, cmd lrm.Command) lrm.ExecResult {
 	stdout := &boundedBuffer{max: p.cfg.MaxOutput}

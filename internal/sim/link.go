@@ -1,0 +1,142 @@
+package sim
+
+import (
+	"slices"
+	"time"
+)
+
+// Link is one node's messaging layer as the simulator drives it: it turns the node's
+// outgoing membership payloads into network packets, and packets from the network into peer
+// liveness events and delivered payloads. The simulator's heartbeat link implements it; the
+// real messaging core (messaging/) can be wrapped to implement it too, so that simulations
+// run the real heartbeat, retransmission and ordering code. Implementations are pure: no
+// clock (now is passed in), no goroutines. Not safe for concurrent use.
+type Link interface {
+	// Tick advances the link's timers (keepalive, deadtime) to now.
+	Tick(now time.Time)
+	// Send queues payload for node to ("" for every peer).
+	Send(now time.Time, to string, payload []byte)
+	// Receive hands the link a packet the network delivered from node from.
+	Receive(now time.Time, from string, packet []byte)
+	// Ready returns and clears the pending effects.
+	Ready() LinkReady
+}
+
+// Packet is a network packet to send; To "" means every peer.
+type Packet struct {
+	To   string
+	Data []byte
+}
+
+// PeerEvent reports a peer going up or down.
+type PeerEvent struct {
+	Peer string
+	Up   bool
+}
+
+// Delivery is a payload received from a peer, in order per sender.
+type Delivery struct {
+	From    string
+	Payload []byte
+}
+
+// LinkReady is what a Link hands the simulator: packets for the network, peer events and
+// payloads for the membership core.
+type LinkReady struct {
+	Packets   []Packet
+	Peers     []PeerEvent
+	Delivered []Delivery
+}
+
+func (r *LinkReady) empty() bool {
+	return len(r.Packets) == 0 && len(r.Peers) == 0 && len(r.Delivered) == 0
+}
+
+// LinkConfig sets the heartbeat link's timers.
+type LinkConfig struct {
+	// Keepalive is the interval between heartbeats.
+	Keepalive time.Duration
+	// Deadtime is how long a peer may be silent before it is declared down.
+	Deadtime time.Duration
+}
+
+// LinkFactory builds the link of node self over peers; restarts build a new one.
+type LinkFactory func(self string, peers []string, cfg LinkConfig) Link
+
+const (
+	pktHeartbeat byte = 0
+	pktData      byte = 1
+)
+
+// heartbeatLink is a minimal Heartbeat-style liveness layer: a heartbeat every keepalive,
+// a peer is up when any packet arrives from it and down after deadtime of silence. Data
+// is carried without retransmission (the membership protocol repairs losses itself).
+type heartbeatLink struct {
+	self      string
+	peers     []string
+	cfg       LinkConfig
+	index     map[string]int
+	lastHeard []time.Time
+	up        []bool
+	lastSent  time.Time
+	sent      bool
+	out       LinkReady
+}
+
+// NewHeartbeatLink returns the simulator's heartbeat link; it is the default LinkFactory.
+func NewHeartbeatLink(self string, peers []string, cfg LinkConfig) Link {
+	l := &heartbeatLink{
+		self:      self,
+		peers:     slices.Clone(peers),
+		cfg:       cfg,
+		index:     make(map[string]int, len(peers)),
+		lastHeard: make([]time.Time, len(peers)),
+		up:        make([]bool, len(peers)),
+	}
+	for i, p := range peers {
+		l.index[p] = i
+	}
+	return l
+}
+
+func (l *heartbeatLink) Tick(now time.Time) {
+	if !l.sent || now.Sub(l.lastSent) >= l.cfg.Keepalive {
+		l.sent = true
+		l.lastSent = now
+		l.out.Packets = append(l.out.Packets, Packet{Data: []byte{pktHeartbeat}})
+	}
+	for i, p := range l.peers {
+		if l.up[i] && now.Sub(l.lastHeard[i]) > l.cfg.Deadtime {
+			l.up[i] = false
+			l.out.Peers = append(l.out.Peers, PeerEvent{Peer: p})
+		}
+	}
+}
+
+func (l *heartbeatLink) Send(_ time.Time, to string, payload []byte) {
+	data := make([]byte, 1+len(payload))
+	data[0] = pktData
+	copy(data[1:], payload)
+	l.out.Packets = append(l.out.Packets, Packet{To: to, Data: data})
+}
+
+func (l *heartbeatLink) Receive(now time.Time, from string, packet []byte) {
+	i, ok := l.index[from]
+	if len(packet) == 0 || !ok {
+		return
+	}
+	l.lastHeard[i] = now
+	if !l.up[i] {
+		l.up[i] = true
+		l.out.Peers = append(l.out.Peers, PeerEvent{Peer: from, Up: true})
+	}
+	if packet[0] == pktData {
+		l.out.Delivered = append(l.out.Delivered, Delivery{From: from, Payload: packet[1:]})
+	}
+}
+
+func (l *heartbeatLink) Ready() LinkReady {
+	r := l.out
+	l.out = LinkReady{}
+	return r
+}

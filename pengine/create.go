@@ -1,0 +1,858 @@
+package pengine
+
+import (
+	"crypto/md5"
+	"encoding/hex"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/beevik/etree"
+)
+
+// rscParams evaluates a resource's instance attributes for a node.
+func (s *sched) rscParams(r *Resource, n *Node) map[string]string {
+	m := map[string]string{}
+	var attrs map[string]string
+	if n != nil {
+		attrs = n.Attrs
+	}
+	s.unpackNV(r.paramBlocks, m, &ruleCtx{nodeAttrs: attrs, now: s.now, hasRsc: true, rscClass: r.Class, rscProv: r.Provider, rscType: r.Type}, false)
+	return m
+}
+
+func xmlEscapeAttr(v string) string {
+	var b strings.Builder
+	for _, c := range v {
+		switch c {
+		case '&':
+			b.WriteString("&amp;")
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '"':
+			b.WriteString("&quot;")
+		case '\'':
+			b.WriteString("&apos;")
+		case '\n':
+			b.WriteString("&#10;")
+		case '\r':
+			b.WriteString("&#13;")
+		case '\t':
+			b.WriteString("&#9;")
+		default:
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
+func digestParams(params map[string]string) string {
+	keys := sortedKeys(params)
+	var b strings.Builder
+	b.WriteString(" <parameters")
+	for _, k := range keys {
+		b.WriteString(" " + k + "=\"" + xmlEscapeAttr(params[k]) + "\"")
+	}
+	b.WriteString("/>\n")
+	sum := md5.Sum([]byte(b.String()))
+	return hex.EncodeToString(sum[:])
+}
+
+// digestAll computes (all-params digest, restart digest) for a history op.
+func (s *sched) opDigests(r *Resource, n *Node, task string, interval int64, op *etree.Element) (string, string, bool) {
+	params := s.rscParams(r, n)
+	all := map[string]string{}
+	for k, v := range params {
+		all[k] = v
+	}
+	cfg := s.findOpConfig(r, task, interval, true)
+	forceRestart := false
+	if cfg != nil {
+		op := map[string]string{}
+		s.unpackNV(s.nvBlocks([]*etree.Element{cfg}, "instance_attributes", ""), op, &ruleCtx{nodeAttrs: n.Attrs, now: s.now}, false)
+		if interval == 0 && len(op) > 0 {
+			forceRestart = true
+		}
+		for k, v := range op {
+			all[k] = v
+		}
+	}
+	for k := range all {
+		if strings.HasPrefix(k, "CRM_meta_") || k == "id" || k == "crm_feature_set" || k == "op-digest" || k == "on_node" || k == "on_node_uuid" || k == "pcmk_external_ip" {
+			delete(all, k)
+		}
+	}
+	if interval > 0 {
+		meta := s.actionMeta(r, task, interval, cfg)
+		all["CRM_meta_timeout"] = meta["timeout"]
+	}
+	d := digestParams(all)
+	restart := ""
+	if op.SelectAttr("op-restart-digest") != nil {
+		keep := map[string]string{}
+		fr := op.SelectAttr("op-force-restart")
+		for k, v := range all {
+			if fr == nil || strings.Contains(" "+fr.Value+" ", " "+k+" ") {
+				keep[k] = v
+			}
+		}
+		restart = digestParams(keep)
+	}
+	return d, restart, forceRestart
+}
+
+// handleConfigChanges: cancel orphaned recurring ops, restart on digest
+// changes, clear fail counts.
+func (s *sched) handleConfigChanges() {
+	for _, n := range s.nodes {
+		if !n.Maintenance && !n.available() {
+			continue
+		}
+		for _, r := range s.allPrimitivesAndOrphans() {
+			re := r.historyRsc[n.index]
+			if re == nil {
+				continue
+			}
+			s.processRscHistory(re, r, n)
+		}
+	}
+}
+
+func (s *sched) allPrimitivesAndOrphans() []*Resource {
+	return s.allPrimitivesInOrder()
+}
+
+func (s *sched) processRscHistory(re *etree.Element, r *Resource, n *Node) {
+	if r.Orphan {
+		return
+	}
+	var ops []*histOp
+	for _, e := range re.SelectElements("lrm_rsc_op") {
+		ops = append(ops, s.parseHistOp(e))
+	}
+	sortHistory(ops)
+	start, stop := calculateActiveOps(ops)
+	if start < stop {
+		return
+	}
+	for i, op := range ops {
+		if i < start {
+			continue
+		}
+		if op.interval > 0 && (r.Maintenance || n.Maintenance) {
+			s.scheduleCancel(r, op.xml.SelectAttrValue("call-id", ""), op.task, op.interval, n)
+			continue
+		}
+		if op.interval == 0 || op.task == "monitor" || op.task == "start" || op.task == "promote" || op.task == "migrate_from" {
+			if s.checkActionConfig(r, n, op) {
+				if fc, _ := s.failcount(r, n, true); fc != 0 {
+					s.clearFailcount(r, n, "action definition changed")
+				}
+			}
+		}
+	}
+}
+
+func (s *sched) checkActionConfig(r *Resource, n *Node, op *histOp) bool {
+	task := op.task
+	if op.interval > 0 {
+		if s.findOpConfig(r, task, op.interval, false) == nil {
+			if s.stopOrphanActions {
+				s.scheduleCancel(r, op.xml.SelectAttrValue("call-id", ""), task, op.interval, n)
+			}
+			return true
+		}
+	}
+	if op.interval == 0 && (task == "monitor" || task == "migrate_from" || task == "migrate_to" || task == "promote") {
+		// digests of these are computed as "start"
+		if task != "monitor" {
+			task = "start"
+		}
+	}
+	opDigest := op.xml.SelectAttr("op-digest")
+	if op.status != 0 && op.status != 4 && op.status != -1 {
+		// not a completed op
+	}
+	dAll, dRestart, force := s.opDigests(r, n, task, op.interval, op.xml)
+	rc := "match"
+	if rd := op.xml.SelectAttr("op-restart-digest"); rd != nil && dRestart != rd.Value {
+		rc = "restart"
+	} else if opDigest == nil {
+		rc = "unknown"
+	} else if dAll != opDigest.Value {
+		rc = "mismatch"
+		if force {
+			rc = "restart"
+		}
+	}
+	if opDigest == nil && op.xml.SelectAttr("op-restart-digest") == nil {
+		return false
+	}
+	switch rc {
+	case "restart":
+		s.forceRestart(r, task, op.interval, n)
+		return true
+	case "unknown", "mismatch":
+		if op.interval > 0 {
+			a := s.customAction(r, opKey(r.ID, task, op.interval), task, n, true)
+			a.set(afReschedule)
+		} else if op.xml.SelectAttr("op-restart-digest") != nil {
+			r.Reload = true
+			s.scheduleReload(r, n)
+		} else {
+			s.forceRestart(r, task, op.interval, n)
+		}
+		return true
+	}
+	return false
+}
+
+func (s *sched) forceRestart(r *Resource, task string, interval int64, n *Node) {
+	a := s.customAction(r, opKey(r.ID, task, interval), task, nil, false)
+	s.setReason(a, "resource definition change", true)
+}
+
+func (s *sched) scheduleReload(r *Resource, n *Node) {
+	// reload is decided once the resource is assigned
+}
+
+// ------------------------------------------------------------------ probes
+
+func (s *sched) scheduleProbes() {
+	if !s.probeResources {
+		return
+	}
+	for _, n := range s.nodes {
+		if !n.Online || n.Unclean || n.discoveryDisabled {
+			continue
+		}
+		for _, r := range s.resources {
+			s.probeRsc(r, n)
+		}
+	}
+}
+
+func (s *sched) probeRsc(r *Resource, n *Node) bool {
+	if len(r.Children) > 0 {
+		any := false
+		for _, c := range r.Children {
+			if s.probeRsc(c, n) {
+				any = true
+			}
+		}
+		return any
+	}
+	if r.Orphan || r.knownOn[n.index] {
+		return false
+	}
+	top := r.top()
+	if !top.Unique && top.isClone() && top.knownOn[n.index] {
+		return false
+	}
+	disc := r.discover[n.index]
+	if r.ExclusiveDiscover || top.ExclusiveDiscover {
+		if r.allowed[n.index] == absent || disc != 2 {
+			return false
+		}
+	}
+	if disc == 1 {
+		return false
+	}
+	probe := s.customAction(r, opKey(r.ID, "monitor", 0), "monitor", n, false)
+	probe.clear(afOptional)
+	target := "7"
+	for _, x := range r.RunningOn {
+		if x == n {
+			target = "0"
+			if r.Role == RolePromoted {
+				target = "8"
+			}
+		}
+	}
+	if target != "0" {
+		probe.Meta["op_target_rc"] = target
+	}
+	flags := arOrdered
+	if !probe.is(afRunnable) && len(r.RunningOn) == 0 {
+		flags |= arUnrunnableFirstBlocks
+	}
+	s.newOrdering(r, "", probe, r, opKey(r.ID, "start", 0), nil, flags)
+	s.newOrdering(r, "", probe, top, opKey(r.ID, "reload-agent", 0), nil, arOrdered)
+	return true
+}
+
+// ------------------------------------------------------------- primitives
+
+var stateMatrix = [5][5]Role{
+	{RoleUnknown, RoleStopped, RoleStopped, RoleStopped, RoleStopped},
+	{RoleStopped, RoleStopped, RoleStarted, RoleUnpromoted, RoleUnpromoted},
+	{RoleStopped, RoleStopped, RoleStarted, RoleUnpromoted, RolePromoted},
+	{RoleStopped, RoleStopped, RoleStopped, RoleUnpromoted, RolePromoted},
+	{RoleStopped, RoleUnpromoted, RoleUnpromoted, RoleUnpromoted, RolePromoted},
+}
+
+func (s *sched) roleAction(r *Resource, from, to Role, n *Node, optional bool) bool {
+	switch {
+	case from == RoleUnknown:
+		if to == RoleStopped {
+			s.stopResource(r, n, optional)
+			return true
+		}
+		return false
+	case from == RoleStopped:
+		if to == RoleStarted || to == RoleUnpromoted {
+			s.startResource(r, n, optional)
+			return true
+		}
+		return false
+	case from == RoleStarted:
+		switch to {
+		case RoleStopped:
+			s.stopResource(r, n, optional)
+			return true
+		case RolePromoted:
+			s.promoteResource(r, n, optional)
+			return true
+		}
+		return false
+	case from == RoleUnpromoted:
+		switch to {
+		case RoleStopped, RoleStarted:
+			s.stopResource(r, n, optional)
+			return true
+		case RolePromoted:
+			s.promoteResource(r, n, optional)
+			return true
+		}
+		return false
+	case from == RolePromoted:
+		if to != RolePromoted && to != RoleUnknown {
+			s.demoteResource(r, n, optional)
+			return true
+		}
+	}
+	return false
+}
+
+func (s *sched) stopResource(r *Resource, n *Node, optional bool) {
+	for _, cur := range r.RunningOn {
+		if r.partialMigrationTgt != nil && cur == r.partialMigrationTgt && cur == r.AssignedTo {
+			continue
+		}
+		if r.RecoveryType == "stop_unexpected" && r.RestartPending && cur == r.AssignedTo {
+			continue
+		}
+		stop := s.stopAction(r, cur, optional)
+		if r.AssignedTo == nil {
+			s.setReason(stop, "node availability", true)
+		} else if r.RestartPending && r.RecoveryType == "stop_unexpected" {
+			s.setReason(stop, "being multiply active", true)
+		}
+		if !r.Managed {
+			stop.clear(afRunnable)
+		}
+	}
+}
+
+func (s *sched) startResource(r *Resource, n *Node, optional bool) {
+	if n == nil {
+		return
+	}
+	start := s.startAction(r, n, true)
+	if start.is(afRunnable) && !optional {
+		start.clear(afOptional)
+	}
+}
+
+func (s *sched) promoteResource(r *Resource, n *Node, optional bool) {
+	if n == nil {
+		return
+	}
+	runnable := true
+	for _, a := range s.rscActions(r, n, "start", true) {
+		if !a.is(afRunnable) {
+			runnable = false
+		}
+	}
+	if runnable {
+		s.promoteAction(r, n, optional)
+	} else {
+		for _, a := range s.rscActions(r, n, "promote", true) {
+			a.clear(afRunnable)
+		}
+	}
+}
+
+func (s *sched) demoteResource(r *Resource, n *Node, optional bool) {
+	for _, cur := range r.RunningOn {
+		s.demoteAction(r, cur, optional)
+	}
+}
+
+func (s *sched) createActions(r *Resource) {
+	switch r.Variant {
+	case VariantGroup:
+		for _, m := range r.Children {
+			s.createActions(m)
+		}
+		s.pseudoRscAction(r, "start", true, true)
+		s.pseudoRscAction(r, "running", true, true)
+		s.pseudoRscAction(r, "stop", true, true)
+		s.pseudoRscAction(r, "stopped", true, true)
+		if r.top().Promotable {
+			s.pseudoRscAction(r, "demote", true, true)
+			s.pseudoRscAction(r, "demoted", true, true)
+			s.pseudoRscAction(r, "promote", true, true)
+			s.pseudoRscAction(r, "promoted", true, true)
+		}
+		return
+	case VariantClone:
+		for _, m := range r.Children {
+			s.createActions(m)
+		}
+		s.pseudoRscAction(r, "start", true, true)
+		s.pseudoRscAction(r, "running", true, true).Meta["priority"] = "1000000"
+		s.pseudoRscAction(r, "stop", true, true)
+		s.pseudoRscAction(r, "stopped", true, true).Meta["priority"] = "1000000"
+		if r.Promotable {
+			s.pseudoRscAction(r, "demote", true, true)
+			s.pseudoRscAction(r, "demoted", true, true).Meta["priority"] = "1000000"
+			s.pseudoRscAction(r, "promote", true, true)
+			s.pseudoRscAction(r, "promoted", true, true).Meta["priority"] = "1000000"
+		}
+		return
+	}
+	s.createPrimitiveActions(r)
+}
+
+func (s *sched) activeNode(r *Resource) (*Node, int, int) {
+	all, clean := 0, 0
+	var cur *Node
+	for _, n := range r.RunningOn {
+		all++
+		if n.Online && !n.Unclean {
+			clean++
+		}
+	}
+	if len(r.RunningOn) > 0 {
+		cur = r.RunningOn[0]
+		// prefer a clean node if the first one is not
+		for _, n := range r.RunningOn {
+			if n.Online && !n.Unclean {
+				cur = n
+				break
+			}
+		}
+		if cur != nil && (!cur.Online || cur.Unclean) {
+			cur = r.RunningOn[0]
+		}
+	}
+	return cur, all, clean
+}
+
+func (s *sched) createPrimitiveActions(r *Resource) {
+	if r.NextRole == RoleUnknown {
+		if r.AssignedTo == nil {
+			r.NextRole = RoleStopped
+		} else {
+			r.NextRole = RoleStarted
+			if r.top().Promotable {
+				r.NextRole = RoleUnpromoted
+			}
+		}
+	}
+	current, numAll, numClean := s.activeNode(r)
+	needStop, needPromote, isMoving, allowMigrate, multiply := false, false, false, false, false
+	if current != nil && r.AssignedTo != nil && current != r.AssignedTo && r.NextRole >= RoleStarted {
+		isMoving = true
+		allowMigrate = s.canMigrate(r, current)
+		needStop = true
+	}
+	if r.NeedsFencing {
+		multiply = numAll > 1
+	} else {
+		multiply = numClean > 1
+	}
+	if multiply {
+		switch r.RecoveryType {
+		case "stop_start":
+			needStop = true
+		case "stop_unexpected":
+			needStop = true
+		}
+	}
+	if isMoving {
+	} else if r.Failed {
+		if r.StopIfFailed {
+			needStop = true
+		} else if r.NextRole == RolePromoted {
+			needPromote = true
+		}
+	} else if r.Blocked {
+		needStop = true
+	} else if r.Role > RoleStarted && current != nil && r.AssignedTo != nil {
+		start := s.startAction(r, r.AssignedTo, true)
+		if !start.is(afOptional) {
+			needStop = true
+		}
+	}
+	// restart actions
+	r.RestartPending = multiply && r.RecoveryType == "stop_unexpected"
+	role := r.Role
+	for role != RoleStopped {
+		next := stateMatrix[role][RoleStopped]
+		if !s.roleAction(r, role, next, current, !needStop) {
+			break
+		}
+		role = next
+	}
+	for r.Role <= r.NextRole && role != r.Role && !r.Blocked {
+		required := needStop
+		next := stateMatrix[role][r.Role]
+		if next == RolePromoted && needPromote {
+			required = true
+		}
+		if !s.roleAction(r, role, next, r.AssignedTo, !required) {
+			break
+		}
+		role = next
+	}
+	r.RestartPending = false
+	// role transition
+	role = r.Role
+	for role != r.NextRole {
+		next := stateMatrix[role][r.NextRole]
+		if !s.roleAction(r, role, next, r.AssignedTo, false) {
+			break
+		}
+		role = next
+	}
+	s.createRecurring(r)
+	if allowMigrate {
+		s.createMigration(r, current)
+	}
+}
+
+func (s *sched) canMigrate(r *Resource, current *Node) bool {
+	if !r.AllowMigrate || !r.Managed || r.Failed || r.StartPending || r.IsFenceDevice {
+		return false
+	}
+	if !current.Online || current.Unclean {
+		return false
+	}
+	if r.AssignedTo == nil || !r.AssignedTo.Online || r.AssignedTo.Unclean {
+		return false
+	}
+	if r.Role != RoleStarted && r.Role != RoleUnpromoted {
+		return false
+	}
+	if r.Parent != nil {
+		return false
+	}
+	return true
+}
+
+func (s *sched) createMigration(r *Resource, current *Node) {
+	start := s.firstAction(r, "start", r.AssignedTo)
+	stop := s.firstAction(r, "stop", current)
+	if start == nil || stop == nil || !start.is(afRunnable) {
+		return
+	}
+	to := s.customAction(r, opKey(r.ID, "migrate_to", 0), "migrate_to", current, false)
+	from := s.customAction(r, opKey(r.ID, "migrate_from", 0), "migrate_from", r.AssignedTo, false)
+	to.Meta["migrate_source"] = current.Uname
+	to.Meta["migrate_target"] = r.AssignedTo.Uname
+	from.Meta["migrate_source"] = current.Uname
+	from.Meta["migrate_target"] = r.AssignedTo.Uname
+	start.set(afPseudo)
+	s.newOrdering(r, opKey(r.ID, "migrate_to", 0), nil, r, opKey(r.ID, "migrate_from", 0), nil, arOrdered)
+	s.newOrdering(r, opKey(r.ID, "migrate_from", 0), nil, r, opKey(r.ID, "stop", 0), nil, arOrdered|arFirstImpliesThen)
+	s.newOrdering(r, opKey(r.ID, "migrate_from", 0), nil, r, opKey(r.ID, "start", 0), nil, arOrdered|arFirstImpliesThen|arUnrunnableFirstBlocks)
+}
+
+type recurringOp struct {
+	name     string
+	interval int64
+	role     Role
+	key      string
+	xml      *etree.Element
+}
+
+func (s *sched) recurringOps(r *Resource) []recurringOp {
+	var out []recurringOp
+	seen := map[string]bool{}
+	for _, op := range r.ops {
+		name := op.SelectAttrValue("name", "")
+		ms, ok := parseIntervalMS(op.SelectAttrValue("interval", "0"))
+		if !ok || ms <= 0 || name == "" {
+			continue
+		}
+		if v := op.SelectAttr("enabled"); v != nil && !isTrue(v.Value) {
+			continue
+		}
+		k := name + "_" + strconv.FormatInt(ms, 10)
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		role := parseRole(op.SelectAttrValue("role", ""))
+		if role == RoleStarted {
+			role = RoleUnknown
+		}
+		out = append(out, recurringOp{name: name, interval: ms, role: role, key: opKey(r.ID, name, ms), xml: op})
+	}
+	return out
+}
+
+func (s *sched) createRecurring(r *Resource) {
+	if r.Maintenance {
+		return
+	}
+	var start *Action
+	if r.AssignedTo != nil {
+		if l := s.rscActions(r, r.AssignedTo, "start", true); len(l) > 0 {
+			start = l[0]
+		}
+	}
+	for _, op := range s.recurringOps(r) {
+		if start != nil {
+			s.recurringForActive(r, start, r.AssignedTo, op)
+		}
+		s.recurringForInactive(r, r.AssignedTo, op)
+	}
+}
+
+func (s *sched) recurringForActive(r *Resource, start *Action, n *Node, op recurringOp) {
+	if op.role == RoleStopped {
+		return
+	}
+	optional := true
+	switch {
+	case n == nil || !r.Managed:
+	case !start.is(afOptional):
+		optional = false
+	default:
+		m := s.findActionsExact(r, op.key, n)
+		if len(m) == 0 {
+			optional = false
+		}
+		for _, a := range m {
+			if a.is(afReschedule) {
+				optional = false
+			}
+		}
+	}
+	if (op.role != RoleUnknown && r.NextRole != op.role) || (op.role == RoleUnknown && r.NextRole == RolePromoted) {
+		if optional {
+			c := s.newCancelAction(r, op.name, op.interval, n)
+			after := ""
+			switch r.Role {
+			case RoleUnpromoted, RoleStarted:
+				if r.NextRole == RolePromoted {
+					after = opKey(r.ID, "promote", 0)
+				} else if r.NextRole == RoleStopped {
+					after = opKey(r.ID, "stop", 0)
+				}
+			case RolePromoted:
+				after = opKey(r.ID, "demote", 0)
+			}
+			if after != "" {
+				s.newOrdering(r, "", c, r, after, nil, arUnrunnableFirstBlocks)
+			}
+		}
+		return
+	}
+	mon := s.customAction(r, op.key, op.name, n, optional)
+	if !start.is(afRunnable) {
+		mon.clear(afRunnable)
+	} else if n == nil || !n.Online || n.Unclean {
+		mon.clear(afRunnable)
+	}
+	if r.NextRole == RolePromoted {
+		mon.Meta["op_target_rc"] = "8"
+	}
+	if n == nil || r.Managed {
+		s.newOrdering(r, opKey(r.ID, "start", 0), nil, nil, "", mon, arFirstImpliesThen|arUnrunnableFirstBlocks)
+		s.newOrdering(r, opKey(r.ID, "reload-agent", 0), nil, nil, "", mon, arFirstImpliesThen|arUnrunnableFirstBlocks)
+		if r.NextRole == RolePromoted {
+			s.newOrdering(r, opKey(r.ID, "promote", 0), nil, r, "", mon, arOrdered|arUnrunnableFirstBlocks)
+		} else if r.Role == RolePromoted {
+			s.newOrdering(r, opKey(r.ID, "demote", 0), nil, r, "", mon, arOrdered|arUnrunnableFirstBlocks)
+		}
+	}
+}
+
+func (s *sched) recurringForInactive(r *Resource, n *Node, op recurringOp) {
+	if op.role != RoleStopped {
+		return
+	}
+	if r.Parent != nil && r.Parent.isClone() && !r.Parent.Unique {
+		return
+	}
+	for _, other := range s.nodes {
+		if other == n {
+			continue
+		}
+		if !other.Online || other.Unclean {
+			continue
+		}
+		isOptional := true
+		m := s.findActionsExact(r, op.key, other)
+		if len(m) == 0 {
+			isOptional = false
+		}
+		stopped := s.customAction(r, op.key, op.name, other, isOptional)
+		if r.NextRole != RoleStopped || (n != nil && n == other) {
+			_ = stopped
+		}
+		for _, stop := range s.rscActions(r, other, "stop", true) {
+			if !stop.is(afOptional) {
+				stopped.clear(afOptional)
+			}
+			s.newOrdering(r, "", stop, r, "", stopped, arFirstImpliesThen|arUnrunnableFirstBlocks)
+		}
+		running := false
+		for _, x := range r.RunningOn {
+			if x == other {
+				running = true
+			}
+		}
+		if running && stopped.is(afOptional) {
+			// nothing changes
+		}
+		if !stopped.is(afRunnable) {
+			continue
+		}
+	}
+}
+
+// ------------------------------------------------------- fencing/shutdown
+
+func (s *sched) anyManaged() bool {
+	for _, r := range s.allPrimitivesInOrder() {
+		if r.Managed {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *sched) scheduleFencingAndShutdowns() {
+	haveManaged := s.anyManaged()
+	var dcDown *Action
+	var fencing, shutdowns []*Action
+	for _, n := range s.nodes {
+		var fence *Action
+		if haveManaged && n.Unclean && s.canFence(n) {
+			fence = s.fenceOp(n, false, "node is unclean")
+			s.orderVsFence(fence)
+			if n.IsDC {
+				dcDown = fence
+			} else {
+				fencing = append(fencing, fence)
+			}
+		} else if n.Online && n.Shutdown && !n.RemoteNode {
+			down := s.shutdownAction(n)
+			if n.IsDC {
+				dcDown = down
+			} else {
+				shutdowns = append(shutdowns, down)
+			}
+		}
+	}
+	if dcDown != nil {
+		if dcDown.Task == "do_shutdown" {
+			for _, a := range shutdowns {
+				s.orderActions(a, dcDown, arOrdered)
+			}
+		}
+		for _, a := range fencing {
+			s.orderActions(a, dcDown, arOrdered)
+		}
+	}
+}
+
+func (s *sched) shutdownAction(n *Node) *Action {
+	key := "do_shutdown-" + n.Uname
+	a, ok := s.singletons[key]
+	if !ok {
+		a = s.newAction(key, "do_shutdown", nil, n, false)
+	}
+	a.Meta["op_no_wait"] = "true"
+	// order after every stop on the node
+	for _, r := range s.allPrimitivesInOrder() {
+		for _, act := range r.actions {
+			if act.Node == n && (act.Task == "stop" || act.Task == "demote" || act.Task == "migrate_to") {
+				s.orderActions(act, a, arOptionalShutdown())
+			}
+		}
+	}
+	return a
+}
+
+func arOptionalShutdown() uint32 { return arOrdered }
+
+func (s *sched) orderVsFence(fence *Action) {
+	for _, r := range s.resources {
+		s.rscFenceOrdering(r, fence)
+	}
+}
+
+func (s *sched) rscFenceOrdering(r *Resource, fence *Action) {
+	if len(r.Children) > 0 {
+		for _, c := range r.Children {
+			s.rscFenceOrdering(c, fence)
+		}
+		return
+	}
+	if !r.Managed {
+		return
+	}
+	target := fence.Node
+	for _, a := range r.actions {
+		switch a.needs {
+		case 2:
+			s.orderActions(fence, a, arOrdered)
+		case 1:
+			if a.Task == "start" && r.allowed[target.index] != absent && !r.knownOn[target.index] {
+				s.orderActions(fence, a, arOrdered|arUnrunnableFirstBlocks)
+			}
+		}
+	}
+	// implied stops
+	orderImplicit := r.NeedsFencing
+	var parentStop *Action
+	top := r.top()
+	if orderImplicit {
+		parentStop = s.firstAction(top, "stop", nil)
+	}
+	for _, a := range s.rscActions(r, target, "stop", false) {
+		if a.Node != target {
+			continue
+		}
+		a.set(afPseudo | afRunnable)
+		if orderImplicit {
+			s.orderActions(fence, a, arNone)
+			if parentStop != nil {
+				s.orderActions(fence, parentStop, arNone)
+			}
+		}
+	}
+	for _, a := range s.rscActions(r, target, "demote", false) {
+		if a.Node != target {
+			continue
+		}
+		if !a.Node.Online || a.Node.Unclean || r.Failed {
+			a.set(afPseudo | afRunnable)
+			if orderImplicit {
+				s.orderActions(fence, a, arOrdered)
+			}
+		}
+	}
+}
+
+func sortActionsByID(l []*Action) {
+	sort.Slice(l, func(i, j int) bool { return l[i].ID < l[j].ID })
+}

@@ -1,0 +1,23 @@
+// Package pengine is Systole's policy engine: a pure, deterministic function
+// from a CIB (configuration plus status, with an explicit "now") to a
+// transition graph and its summary, compatible with Pacemaker's scheduler.
+//
+// Invariants:
+//   - No I/O: the package reads nothing but its arguments and writes nothing
+//     but its results. It does not import os, net, os/exec or call time.Now;
+//     a test enforces the import rule.
+//   - Deterministic: the same CIB and Config always give byte-identical
+//     output. Nodes are kept in natural uname order, resources in priority
+//     order (stable), and every map iteration that affects output is sorted.
+//   - Never panics on any input: malformed values fall back to defaults the
+//     way Pacemaker does; structurally broken XML is rejected by cib.Parse.
+//
+// The pipeline (see ../shared/SCHEDULER.md) is: unpack options, nodes,
+// resources and constraints; unpack status (node states, resource history);
+// apply location criteria; create internal constraints; check configuration
+// changes; assign resources to nodes; create actions (probes, per-resource
+// actions, fencing and shutdowns); apply orderings and propagate action
+// flags to a fixpoint; then build the transition graph and the summary.
+//
+// A Scheduler value is single-use and not safe for concurrent use.
+package pengine

@@ -1,0 +1,9 @@
+package pengine
+
+import "errors"
+
+// ErrNoCIB is returned when Compute is called without a CIB.
+var ErrNoCIB = errors.New("pengine: no CIB given")
+
+// ErrInvalidConfig is returned by Config.Validate for unusable settings.
+var ErrInvalidConfig = errors.New("pengine: invalid config")
