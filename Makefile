@@ -73,3 +73,17 @@ clean:
 
 bench-lrm: ## lrmd benchmarks: actions/s with a no-op agent, lateness of 100 recurring 1 s monitors
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 10m ./lrm/server/
+
+bench-clique: ## membership maximum-clique search at 16/32/64 nodes
+	$(GO) test -run '^$$' -bench MaxClique ./membership/
+
+bench-membership-sim: ## simulated failover (virtual time): crash -> new view on every survivor, 3/16/64 nodes
+	$(GO) test -run '^$$' -bench Failover -benchtime 1x -v ./internal/sim/ | grep -E '^ *failover_test.go|view_ms nodes'
+
+bench-cib-server: ## CIB service: one small create per gRPC call (mem store, bbolt fsync) and 16 concurrent writers (group commit)
+	$(GO) test -run '^$$' -bench . -benchtime 2000x ./cib/server/
+
+bench-messaging: ## messagingd in network namespaces (root): throughput, latency, idle CPU (16 peers), failure detection
+	@out=$$(SYSTOLE_BENCH=1 $(GO) test -count=1 -timeout 20m -run '^TestBenchMessaging$$' -v ./messaging/e2e/ 2>&1); rc=$$?; \
+	  if [ $$rc -ne 0 ]; then echo "$$out" | tail -50; exit $$rc; fi; \
+	  echo "$$out" | grep -E '^(throughput|latency|idle_cpu|detect_ms) '

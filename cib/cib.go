@@ -24,14 +24,14 @@ func Parse(data []byte) (*CIB, error) {
 	doc := etree.NewDocument()
 	doc.ReadSettings.Permissive = false
 	if err := doc.ReadFromBytes(data); err != nil {
-		return nil, fmt.Errorf("cib: malformed XML: %w", err)
+		return nil, fmt.Errorf("cib: %w XML: %v", ErrMalformed, err)
 	}
 	root := doc.Root()
 	if root == nil {
-		return nil, fmt.Errorf("cib: malformed XML: no root element")
+		return nil, fmt.Errorf("cib: %w XML: no root element", ErrMalformed)
 	}
 	if root.Tag != "cib" {
-		return nil, fmt.Errorf("cib: root element is <%s>, want <cib>", root.Tag)
+		return nil, fmt.Errorf("cib: %w: root element is <%s>, want <cib>", ErrMalformed, root.Tag)
 	}
 	c := &CIB{doc: doc}
 	c.ensureSkeleton()

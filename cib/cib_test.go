@@ -133,11 +133,11 @@ func TestOperations(t *testing.T) {
 		{name: "create infers scope", req: Request{Op: OpCreate, XML: []byte(`<rsc_order id="o1" first="d1" then="g"/>`)},
 			wantV: Version{0, 6, 0}, check: has("/cib/configuration/constraints/rsc_order", 1)},
 		{name: "create duplicate", req: Request{Op: OpCreate, Scope: "resources", XML: []byte(`<primitive id="d1" class="ocf" provider="x" type="Dummy"/>`)},
-			wantErr: ErrExists, errText: `primitive id="d1" already exists`},
+			wantErr: ErrExists, errText: `primitive "d1": id already exists (also used by <primitive>)`},
 		{name: "create id used elsewhere", req: Request{Op: OpCreate, Scope: "constraints", XML: []byte(`<rsc_location id="g1" rsc="d1" node="n1" score="1"/>`)},
-			wantErr: ErrExists, errText: "used by a <primitive>"},
+			wantErr: ErrExists, errText: `rsc_location "g1": id already exists (also used by <primitive>)`},
 		{name: "duplicate id inside new object", req: Request{Op: OpCreate, Scope: "resources", XML: []byte(`<group id="g2"><primitive id="x" class="lsb" type="a"/><primitive id="x" class="lsb" type="b"/></group>`)},
-			wantErr: ErrInvalid, errText: `primitive "x": duplicate id`},
+			wantErr: ErrInvalid, errText: `primitive "x": id already exists`},
 		{name: "missing resource", req: Request{Op: OpCreate, Scope: "constraints", XML: []byte(`<rsc_colocation id="c1" rsc="d1" with-rsc="ghost" score="INFINITY"/>`)},
 			wantErr: ErrInvalid, errText: `rsc_colocation "c1": with-rsc refers to resource "ghost", which does not exist`},
 		{name: "bad score", req: Request{Op: OpCreate, Scope: "constraints", XML: []byte(`<rsc_location id="l2" rsc="d1" node="n1" score="lots"/>`)},
@@ -438,7 +438,7 @@ func TestValidateWholeCIB(t *testing.T) {
 	if !errors.As(err, &ves) {
 		t.Fatalf("want ValidationErrors, got %v", err)
 	}
-	want := []string{`primitive "a": duplicate id`, `primitive "a": class ocf needs a provider`, `rsc_location "l": rsc refers to resource "ghost"`, `rsc_order "o": kind "Bogus"`}
+	want := []string{`primitive "a": id already exists`, `primitive "a": class ocf needs a provider`, `rsc_location "l": rsc refers to resource "ghost"`, `rsc_order "o": kind "Bogus"`}
 	for _, w := range want {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("missing %q in %v", w, err)
@@ -446,5 +446,29 @@ func TestValidateWholeCIB(t *testing.T) {
 	}
 	if !errors.Is(err, ErrInvalid) {
 		t.Error("errors.Is(err, ErrInvalid) is false")
+	}
+}
+
+func TestPatchCarriesHousekeeping(t *testing.T) {
+	a := mustParse(t, baseCIB)
+	b := a.Clone()
+	r := mustApply(t, a, Request{Op: OpCreate, Scope: "resources", XML: []byte(`<primitive id="h" class="lsb" type="h"/>`),
+		LastWritten: "Sun Nov 22 04:46:21 2026", Client: "cibadmin", Origin: "n1", User: "root"})
+	if _, err := b.ApplyPatch(r.Patch); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a.Bytes(), b.Bytes()) {
+		t.Fatalf("replica lost root attributes:\n%s\nwant\n%s", b.Bytes(), a.Bytes())
+	}
+	if got := b.Root().SelectAttrValue("update-client", ""); got != "cibadmin" {
+		t.Fatalf("update-client = %q", got)
+	}
+}
+
+func TestXPathOrRefused(t *testing.T) {
+	c := mustParse(t, baseCIB)
+	_, err := c.FindXPath("//nvpair[@name='a' or @name='b']")
+	if !errors.Is(err, ErrBadRequest) || !strings.Contains(err.Error(), `"or"`) {
+		t.Fatalf("err = %v", err)
 	}
 }

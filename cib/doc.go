@@ -4,8 +4,9 @@
 // and version-checked patches, and a bbolt store.
 //
 // Invariants:
-//   - A *CIB value is never mutated by an operation: Apply returns a new CIB
-//     or an error, so every operation is atomic.
+//   - Every operation is atomic: Apply changes the CIB in place through an
+//     undo log and, on any error, rolls back so that the CIB is
+//     byte-identical to before. Use Clone for an independent snapshot.
 //   - Versions compare as the tuple (admin_epoch, epoch, num_updates). A
 //     configuration change bumps epoch and resets num_updates; a status-only
 //     change bumps num_updates; admin_epoch changes only when the

@@ -6,7 +6,7 @@ import "errors"
 // compare with errors.Is.
 var (
 	// ErrMalformed reports input that is not well-formed XML or not a CIB.
-	ErrMalformed = errors.New("malformed input")
+	ErrMalformed = errors.New("malformed")
 	// ErrExists reports a create of an element whose id is already used.
 	ErrExists = errors.New("already exists")
 	// ErrNotFound reports a modify, delete or query target that is absent.

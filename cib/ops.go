@@ -140,7 +140,10 @@ func (c *CIB) Query(req Request) ([]*etree.Element, error) {
 	return out, nil
 }
 
-var andPred = regexp.MustCompile(`\s+and\s+`)
+var (
+	andPred = regexp.MustCompile(`\s+and\s+`)
+	orPred  = regexp.MustCompile(`\s+or\s+`)
+)
 
 // FindXPath evaluates an XPath expression of the forms Pacemaker users
 // type (/cib/configuration/resources, //primitive[@id='x'],
@@ -154,6 +157,9 @@ func (c *CIB) FindXPath(xp string) ([]*etree.Element, error) {
 	// etree paths have no "and": [@a='x' and @b='y'] is [@a='x'][@b='y']
 	p = andPred.ReplaceAllString(p, "][")
 	p = strings.ReplaceAll(p, `"`, `'`)
+	if m := orPred.FindString(p); m != "" {
+		return nil, fmt.Errorf("cib: %w: XPath %q uses \"or\", which Systole does not support (run one query per alternative)", ErrBadRequest, xp)
+	}
 	if strings.ContainsAny(p, "|()") && !strings.Contains(p, "text()") {
 		return nil, fmt.Errorf("cib: %w: XPath %q uses functions or unions Systole does not support", ErrBadRequest, xp)
 	}
@@ -326,11 +332,12 @@ func (c *CIB) planCreate(req Request) (*plan, error) {
 	ppath := elementPath(parent)
 	for _, o := range objs {
 		if id := o.SelectAttrValue("id", ""); id != "" {
-			if findChild(parent, pathStep{tag: o.Tag, id: id, hid: true}) != nil {
-				return nil, fmt.Errorf("%s %w", describe(o), ErrExists)
+			other := findChild(parent, pathStep{tag: o.Tag, id: id, hid: true})
+			if other == nil && section(parent) == "configuration" {
+				other = c.findID(id)
 			}
-			if other := c.findID(id); other != nil && section(parent) == "configuration" {
-				return nil, fmt.Errorf("%s %w (the id is used by a <%s>)", describe(o), ErrExists, other.Tag)
+			if other != nil {
+				return nil, fmt.Errorf("%s %q: id %w (also used by <%s>)", o.Tag, id, ErrExists, other.Tag)
 			}
 		}
 		changes = append(changes, Change{Op: ChangeCreate, Path: ppath, Position: -1, Element: o})
@@ -679,10 +686,17 @@ func (c *CIB) commit(changes []Change, bump bumpMode, setVersion *Version, req R
 		u.setAttr(root, "num_updates", strconv.FormatInt(v.NumUpdates, 10))
 	}
 	if tr.config && bump != bumpNone {
+		// the housekeeping attributes travel in the patch, as a modify of
+		// /cib, so that replicas and the store's replay carry them too
+		var hk []AttrChange
 		for _, kv := range [][2]string{{"cib-last-written", req.LastWritten}, {"update-origin", req.Origin}, {"update-client", req.Client}, {"update-user", req.User}} {
-			if kv[1] != "" {
+			if kv[1] != "" && root.SelectAttrValue(kv[0], "\x00") != kv[1] {
 				u.setAttr(root, kv[0], kv[1])
+				hk = append(hk, AttrChange{Name: kv[0], Value: kv[1]})
 			}
+		}
+		if len(hk) > 0 {
+			changes = append(changes[:len(changes):len(changes)], Change{Op: ChangeModify, Path: "/cib", Attrs: hk})
 		}
 	}
 	added, removed, err := validateIncremental(root, c.ids, tr)

@@ -50,6 +50,12 @@ func (es ValidationErrors) Unwrap() []error {
 	return out
 }
 
+// dupID is the one wording of a duplicate id, shared by writes and
+// crm_verify so that both print the same reason.
+func dupID(e, prev *etree.Element) *ValidationError {
+	return verr(e, "id %v (also used by <%s>)", ErrExists, prev.Tag)
+}
+
 func verr(e *etree.Element, format string, a ...any) *ValidationError {
 	return &ValidationError{Tag: e.Tag, ID: e.SelectAttrValue("id", ""), Reason: fmt.Sprintf(format, a...)}
 }
@@ -70,7 +76,7 @@ func (c *CIB) Validate() error {
 		walk(conf, func(e *etree.Element) {
 			if id := e.SelectAttr("id"); id != nil {
 				if prev, dup := ids[id.Value]; dup {
-					errs = append(errs, verr(e, "duplicate id (also used by <%s>)", prev.Tag))
+					errs = append(errs, dupID(e, prev))
 				} else {
 					ids[id.Value] = e
 				}
@@ -199,11 +205,11 @@ func validateIncremental(root *etree.Element, ids map[string]*etree.Element, tr 
 		walk(c, func(e *etree.Element) {
 			if id := e.SelectAttr("id"); id != nil {
 				if prev, ok := added[id.Value]; ok {
-					errs = append(errs, verr(e, "duplicate id (also used by <%s>)", prev.Tag))
+					errs = append(errs, dupID(e, prev))
 					return
 				}
 				if prev, ok := ids[id.Value]; ok && !removed[id.Value] {
-					errs = append(errs, verr(e, "%v (id also used by <%s>)", ErrExists, prev.Tag))
+					errs = append(errs, dupID(e, prev))
 					return
 				}
 				added[id.Value] = e

@@ -188,7 +188,8 @@ type GRPC struct {
 // The connection is made lazily; a service that is not there is reported
 // by the first call as ErrUnreachable.
 func DialUnix(path string) (*GRPC, error) {
-	conn, err := grpc.NewClient("unix:"+path, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient("unix:"+path, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(server.MaxMessageSize), grpc.MaxCallSendMsgSize(server.MaxMessageSize)))
 	if err != nil {
 		return nil, fmt.Errorf("CIB service at %s: %w", path, err)
 	}
@@ -284,4 +285,28 @@ func WithTimeout(ctx context.Context, d time.Duration) (context.Context, context
 		return context.WithCancel(ctx)
 	}
 	return context.WithTimeout(ctx, d)
+}
+
+// Watch streams committed changes from the CIB service to fn, in version
+// order, until ctx ends or fn returns an error (which Watch returns). With
+// fullCopy the first event is the whole CIB. An event with Full set
+// replaces everything before it (the watcher fell behind). Only the
+// service backend can watch; a CIB_file has no one to announce changes.
+func (g *GRPC) Watch(ctx context.Context, fullCopy bool, fn func(*cibv1.WatchEvent) error) error {
+	stream, err := g.c.Watch(ctx, &cibv1.WatchRequest{FullCopy: fullCopy})
+	if err != nil {
+		return g.err(err)
+	}
+	for {
+		ev, err := stream.Recv()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return g.err(err)
+		}
+		if err := fn(ev); err != nil {
+			return err
+		}
+	}
 }

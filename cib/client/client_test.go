@@ -16,6 +16,7 @@ import (
 
 	"github.com/systole/systole/cib"
 	"github.com/systole/systole/cib/server"
+	cibv1 "github.com/systole/systole/proto/cib/v1"
 )
 
 const dummy = `<primitive id="d1" class="ocf" provider="systole" type="Dummy"/>`
@@ -40,6 +41,7 @@ func backends(t *testing.T) map[string]Client {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(s.Close)
 	lis := bufconn.Listen(1 << 20)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -210,6 +212,7 @@ func TestRealSocket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(s.Close)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx, lis) }()
@@ -224,5 +227,42 @@ func TestRealSocket(t *testing.T) {
 	}
 	if s.Version() != (cib.Version{Epoch: 1}) {
 		t.Errorf("server at %s", s.Version())
+	}
+	// a CIB above gRPC's 4 MiB default message size goes both ways
+	blob := strings.Repeat("x", 6<<20)
+	big := `<primitive id="big" class="ocf" provider="systole" type="Dummy"><instance_attributes id="big-ia"><nvpair id="big-v" name="blob" value="` + blob + `"/></instance_attributes></primitive>`
+	if _, err := c.Apply(ctx, cib.Request{Op: cib.OpCreate, XML: []byte(big)}); err != nil {
+		t.Fatalf("large create: %v", err)
+	}
+	out, _, err := c.Query(ctx, cib.Request{})
+	if err != nil || len(out) != 1 || out[0].FindElement("//nvpair[@id='big-v']").SelectAttrValue("value", "") != blob {
+		t.Fatalf("large query: %v", err)
+	}
+}
+
+func TestWatch(t *testing.T) {
+	g := backends(t)["grpc"].(*GRPC)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	got := make(chan cib.Version, 10)
+	done := make(chan error, 1)
+	go func() {
+		done <- g.Watch(ctx, true, func(ev *cibv1.WatchEvent) error {
+			got <- server.VersionFromPB(ev.Version)
+			return nil
+		})
+	}()
+	if v := <-got; v != (cib.Version{}) {
+		t.Fatalf("first event at %s, want the full copy at 0.0.0", v)
+	}
+	if _, err := g.Apply(ctx, cib.Request{Op: cib.OpCreate, XML: []byte(dummy)}); err != nil {
+		t.Fatal(err)
+	}
+	if v := <-got; v != (cib.Version{Epoch: 1}) {
+		t.Fatalf("event at %s, want 0.1.0", v)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Watch returned %v", err)
 	}
 }

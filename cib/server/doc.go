@@ -3,7 +3,10 @@
 // watch) on a listener, and fans committed changes out to watchers.
 //
 // Invariants:
-//   - Writes are serialised by one mutex; reads share it.
+//   - Writes are applied one at a time, in arrival order, by one commit
+//     goroutine; writes that arrive together are made durable with one
+//     Store.Save (group commit: their patches concatenated). Reads share
+//     an RWMutex with the commit, so no reader sees an undurable version.
 //   - A write is acknowledged only after Store.Save returned: nothing
 //     acknowledged is lost. If Save fails, the in-memory CIB is reloaded
 //     from the store, so memory never runs ahead of the disk.

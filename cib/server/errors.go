@@ -17,6 +17,9 @@ import (
 // was not applied.
 var ErrStore = errors.New("cannot persist the CIB")
 
+// ErrClosed reports a write sent after Close.
+var ErrClosed = errors.New("CIB server closed")
+
 // errorDomain marks the ErrorInfo details this package attaches.
 const errorDomain = "cib.systole"
 
@@ -36,6 +39,7 @@ var errorTable = []struct {
 	{cib.ErrVersion, codes.Aborted, "VERSION"},
 	{cib.ErrForceRequired, codes.FailedPrecondition, "FORCE_REQUIRED"},
 	{ErrStore, codes.Unavailable, "STORE"},
+	{ErrClosed, codes.Unavailable, "CLOSED"},
 }
 
 // ToStatus converts an error from the cib package into a gRPC status error

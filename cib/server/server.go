@@ -18,6 +18,11 @@ import (
 	cibv1 "github.com/systole/systole/proto/cib/v1"
 )
 
+// MaxMessageSize bounds one gRPC message each way. A whole CIB with the
+// status of a large cluster (16 nodes x 5000 resources of operation
+// history) is far above gRPC's 4 MiB default.
+const MaxMessageSize = 256 << 20
+
 // Server owns the node's CIB and its store. Its methods are safe for
 // concurrent use: writes are serialised, reads run in parallel.
 type Server struct {
@@ -29,19 +34,29 @@ type Server struct {
 	c        *cib.CIB
 	watchers map[*watcher]struct{}
 
+	reqs     chan *pending
+	stop     chan struct{} // closed by Close: the commit loop ends
+	stopOnce sync.Once
+	loopDone chan struct{}
+
 	closeOnce sync.Once
-	closed    chan struct{}
+	closed    chan struct{} // closed when Serve's context ends: watch streams end
 }
 
 type watcher struct {
 	ch chan *cibv1.WatchEvent
 }
 
-// New loads the newest version from store and returns a Server for it.
-// The server does not close the store.
+// New loads the newest version from store and returns a Server for it,
+// with its commit loop running; call Close to stop it. The server does
+// not close the store.
 func New(store cib.Store, cfg Config) (*Server, error) {
+	def := DefaultConfig()
 	if cfg.WatchBuffer == 0 {
-		cfg.WatchBuffer = DefaultConfig().WatchBuffer
+		cfg.WatchBuffer = def.WatchBuffer
+	}
+	if cfg.MaxBatch == 0 {
+		cfg.MaxBatch = def.MaxBatch
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -54,11 +69,16 @@ func New(store cib.Store, cfg Config) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Server{
+	s := &Server{
 		cfg: cfg, log: log, store: store, c: c,
 		watchers: map[*watcher]struct{}{},
+		reqs:     make(chan *pending),
+		stop:     make(chan struct{}),
+		loopDone: make(chan struct{}),
 		closed:   make(chan struct{}),
-	}, nil
+	}
+	go s.loop()
+	return s, nil
 }
 
 // Version returns the current CIB version.
@@ -86,7 +106,9 @@ func (s *Server) Query(req cib.Request) ([]*etree.Element, cib.Version, error) {
 
 // Apply performs one operation. A write returns only once the new version
 // is durable in the store, and every watcher has been handed its event.
-// On any error the CIB is unchanged.
+// On any error the CIB is unchanged. Concurrent writes are applied one at
+// a time, in arrival order, by the commit loop, which makes each group of
+// writes that arrive together durable with one Store.Save (group commit).
 func (s *Server) Apply(req cib.Request) (*cib.Result, error) {
 	if req.Op == cib.OpQuery || req.Op == "" {
 		req.Op = cib.OpQuery
@@ -96,28 +118,109 @@ func (s *Server) Apply(req cib.Request) (*cib.Result, error) {
 		}
 		return &cib.Result{Version: v, Output: out}, nil
 	}
+	p := &pending{req: req, done: make(chan outcome, 1)}
+	select {
+	case s.reqs <- p:
+	case <-s.stop:
+		return nil, fmt.Errorf("cib server: %s: %w", req.Op, ErrClosed)
+	}
+	o := <-p.done
+	return o.res, o.err
+}
+
+// pending is a write waiting for the commit loop.
+type pending struct {
+	req  cib.Request
+	done chan outcome
+}
+
+type outcome struct {
+	res *cib.Result
+	err error
+}
+
+// loop is the one goroutine that changes the CIB: it takes every write
+// that is waiting (up to MaxBatch) and commits them as one group.
+func (s *Server) loop() {
+	defer close(s.loopDone)
+	for {
+		var batch []*pending
+		select {
+		case p := <-s.reqs:
+			batch = append(batch, p)
+		case <-s.stop:
+			return
+		}
+	more:
+		for len(batch) < s.cfg.MaxBatch {
+			select {
+			case p := <-s.reqs:
+				batch = append(batch, p)
+			default:
+				break more
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+// commit applies a group of writes in order, persists them with one Save
+// (the concatenation of their patches is itself a patch from the last
+// saved version to the new one), then publishes and replies. The write
+// lock is held throughout, so no reader sees a version that is not yet
+// durable.
+func (s *Server) commit(batch []*pending) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	res, err := s.c.Apply(req)
-	if err != nil {
-		return nil, err
-	}
-	if res.Patch == nil {
-		return res, nil // nothing changed: nothing to persist or publish
-	}
-	if err := s.store.Save(s.c, res.Patch); err != nil {
-		// memory must not run ahead of the disk: go back to what is durable
-		if c, lerr := s.store.Load(); lerr == nil {
-			s.c = c
-		} else {
-			s.log.Error("reload after failed save", "err", lerr)
+	outs := make([]outcome, len(batch))
+	var committed []int
+	var group *cib.Patch
+	for i, p := range batch {
+		res, err := s.c.Apply(p.req)
+		outs[i] = outcome{res: res, err: err}
+		if err != nil || res.Patch == nil {
+			continue // refused, or nothing changed: nothing to persist
 		}
-		s.log.Error("save failed; operation rolled back", "op", req.Op, "err", err)
-		return nil, wrapStore(string(req.Op), err)
+		committed = append(committed, i)
+		if group == nil {
+			group = &cib.Patch{Source: res.Patch.Source}
+		}
+		group.Target = res.Patch.Target
+		group.Changes = append(group.Changes, res.Patch.Changes...)
 	}
-	s.log.Debug("committed", "op", req.Op, "version", res.Version.String(), "client", req.Client)
-	s.publish(res)
-	return res, nil
+	if group != nil {
+		toSave := group
+		if len(committed) == 1 {
+			toSave = outs[committed[0]].res.Patch
+		}
+		if err := s.store.Save(s.c, toSave); err != nil {
+			// memory must not run ahead of the disk: go back to what is durable
+			if c, lerr := s.store.Load(); lerr == nil {
+				s.c = c
+			} else {
+				s.log.Error("reload after failed save", "err", lerr)
+			}
+			s.log.Error("save failed; writes rolled back", "writes", len(committed), "err", err)
+			for _, i := range committed {
+				outs[i] = outcome{err: wrapStore(string(batch[i].req.Op), err)}
+			}
+		} else {
+			for _, i := range committed {
+				s.log.Debug("committed", "op", batch[i].req.Op, "version", outs[i].res.Version.String(), "client", batch[i].req.Client)
+				s.publish(outs[i].res)
+			}
+		}
+	}
+	for i, p := range batch {
+		p.done <- outs[i]
+	}
+}
+
+// Close stops the commit loop; writes after Close fail with ErrClosed.
+// It does not close the store. Safe to call more than once.
+func (s *Server) Close() {
+	s.stopOnce.Do(func() { close(s.stop) })
+	<-s.loopDone
 }
 
 // publish hands a committed version to every watcher. Called with mu held
@@ -175,10 +278,11 @@ func (s *Server) Subscribe(fullCopy bool) (<-chan *cibv1.WatchEvent, func()) {
 }
 
 // Serve serves the CIBService on lis until ctx is cancelled, then stops
-// gracefully (open watch streams end) and returns nil. A Server may be
-// served on one listener at a time.
+// gracefully (open watch streams end) and returns nil. Call Serve at most
+// once per Server; the Go methods (Apply, Query, Subscribe) work without
+// it.
 func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
-	gs := grpc.NewServer()
+	gs := grpc.NewServer(grpc.MaxRecvMsgSize(MaxMessageSize), grpc.MaxSendMsgSize(MaxMessageSize))
 	cibv1.RegisterCIBServiceServer(gs, &service{s: s})
 	stopped := make(chan struct{})
 	go func() {

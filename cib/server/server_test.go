@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -21,7 +22,9 @@ import (
 )
 
 // startServer serves s over bufconn and returns a connected client.
-func startServer(t *testing.T, s *Server) cibv1.CIBServiceClient {
+func startServer(t *testing.T, s *Server) cibv1.CIBServiceClient { return startServerB(t, s) }
+
+func startServerB(t testing.TB, s *Server) cibv1.CIBServiceClient {
 	t.Helper()
 	lis := bufconn.Listen(1 << 20)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -49,6 +52,7 @@ func newMemServer(t *testing.T, cfg Config) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(s.Close)
 	return s
 }
 
@@ -299,6 +303,7 @@ func TestFailedSaveIsNotAcknowledged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer s.Close()
 	ch, cancel := s.Subscribe(false)
 	defer cancel()
 	if _, err := s.Apply(cib.Request{Op: cib.OpCreate, XML: []byte(`<primitive id="a" class="ocf" provider="systole" type="Dummy"/>`)}); err != nil {
@@ -329,6 +334,7 @@ func TestPersistsAcrossRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer s.Close()
 	c := startServer(t, s)
 	for i := 0; i < 3; i++ {
 		if _, err := c.Apply(context.Background(), create(fmt.Sprintf(`<primitive id="p%d" class="ocf" provider="systole" type="Dummy"/>`, i))); err != nil {
@@ -348,6 +354,7 @@ func TestPersistsAcrossRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer s2.Close()
 	if got := s2.Version(); got != want {
 		t.Fatalf("reopened at %s, want %s", got, want)
 	}
@@ -360,7 +367,96 @@ func TestConfigValidate(t *testing.T) {
 	if err := DefaultConfig().Validate(); err != nil {
 		t.Error(err)
 	}
-	if err := (Config{WatchBuffer: -1}).Validate(); err == nil {
+	if err := (Config{WatchBuffer: -1, MaxBatch: 1}).Validate(); err == nil {
 		t.Error("negative WatchBuffer accepted")
+	}
+	if err := (Config{WatchBuffer: 1, MaxBatch: -1}).Validate(); err == nil {
+		t.Error("negative MaxBatch accepted")
+	}
+}
+
+// slowStore counts saves and makes each one slow, so that writers pile up
+// and the commit loop groups them.
+type slowStore struct {
+	cib.Store
+	mu    sync.Mutex
+	saves int
+}
+
+func (s *slowStore) Save(c *cib.CIB, p *cib.Patch) error {
+	s.mu.Lock()
+	s.saves++
+	s.mu.Unlock()
+	time.Sleep(2 * time.Millisecond)
+	return s.Store.Save(c, p)
+}
+
+// TestGroupCommit checks that concurrent writes share saves and that what
+// the store holds after a group commit reopens as exactly the server's CIB.
+func TestGroupCommit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cib.db")
+	bs, err := cib.OpenStore(path, cib.StoreOptions{SnapshotEvery: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &slowStore{Store: bs}
+	s, err := New(st, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, cancel := s.Subscribe(false)
+	defer cancel()
+	const writers, each = 8, 20
+	var wg sync.WaitGroup
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				xml := fmt.Sprintf(`<primitive id="r%d-%d" class="ocf" provider="systole" type="Dummy"/>`, w, i)
+				if i%5 == 4 { // a status update now and then: num_updates, not epoch
+					xml = fmt.Sprintf(`<node_state id="n%d" uname="n%d" in_ccm="true"/>`, w, i)
+				}
+				if _, err := s.Apply(cib.Request{Op: cib.OpCreate, XML: []byte(xml)}); err != nil && !errors.Is(err, cib.ErrExists) {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	s.Close()
+	if st.saves >= writers*each {
+		t.Errorf("%d saves for %d writes: no grouping", st.saves, writers*each)
+	}
+	t.Logf("%d writes, %d saves", writers*each, st.saves)
+	// every version was published, in order
+	prev := cib.Version{}
+	for len(ch) > 0 {
+		ev := <-ch
+		v := VersionFromPB(ev.Version)
+		if v.Compare(prev) <= 0 {
+			t.Fatalf("event %s after %s", v, prev)
+		}
+		prev = v
+	}
+	if prev != s.Version() {
+		t.Errorf("last event %s, server at %s", prev, s.Version())
+	}
+	want := s.Snapshot().Bytes()
+	bs.Close()
+	bs2, err := cib.OpenStore(path, cib.StoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bs2.Close()
+	c, err := bs2.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Bytes(); !bytes.Equal(got, want) {
+		t.Errorf("reopened store differs from the server's CIB:\n%s\n---\n%s", got, want)
+	}
+	if _, err := s.Apply(cib.Request{Op: cib.OpBump}); !errors.Is(err, ErrClosed) {
+		t.Errorf("write after Close: %v", err)
 	}
 }

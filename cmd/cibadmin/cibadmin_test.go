@@ -97,7 +97,7 @@ func TestMustShow(t *testing.T) {
 	if code != client.ExitExists || out != "" {
 		t.Fatalf("second create: code %d (want %d), stdout %q", code, client.ExitExists, out)
 	}
-	if errs != "Call cib_create failed: primitive id=\"d1\" already exists\n" {
+	if errs != "Call cib_create failed: primitive \"d1\": id already exists (also used by <primitive>)\n" {
 		t.Errorf("second create: stderr %q", errs)
 	}
 	if !bytes.Equal(saved, read(t, p)) {
@@ -121,9 +121,9 @@ func TestRefused(t *testing.T) {
 		{"missing resource", []string{"-C", "-o", "constraints", "-x", "testdata/missing-ref.xml"}, client.ExitConfig,
 			`Call cib_create failed: rsc_location "loc-ghost": rsc refers to resource "ghost", which does not exist`},
 		{"duplicate id", []string{"-C", "-x", "testdata/duplicate-id.xml"}, client.ExitExists,
-			`Call cib_create failed: primitive id="d1" already exists`},
+			`Call cib_create failed: primitive "d1": id already exists (also used by <primitive>)`},
 		{"duplicate id elsewhere", []string{"-C", "-X", `<group id="d1"/>`}, client.ExitExists,
-			`Call cib_create failed: group id="d1" already exists (the id is used by a <primitive>)`},
+			`Call cib_create failed: group "d1": id already exists (also used by <primitive>)`},
 		{"bad score", []string{"-C", "-x", "testdata/bad-score.xml"}, client.ExitConfig,
 			`Call cib_create failed: rsc_colocation "col-bad": score "lots" is not a valid score (an integer, INFINITY or -INFINITY)`},
 		{"bad score by modify", []string{"-M", "-X", `<rsc_location id="loc-d1-n1" score="much"/>`}, client.ExitConfig,
@@ -245,6 +245,25 @@ func TestOperations(t *testing.T) {
 	step("-Q", "-l", "-s", "-t", "5", "-o", "nodes")
 }
 
+func TestScopeAndXPath(t *testing.T) {
+	cibFile(t, "base.xml")
+	step := func(args ...string) string {
+		t.Helper()
+		code, out, errs := run(t, "", args...)
+		if code != 0 {
+			t.Fatalf("cibadmin %v: exit %d: %s", args, code, errs)
+		}
+		return out
+	}
+	// -o and -A together: the last one given wins
+	if got := step("-Q", "-A", "//primitive[@id='d1']", "-o", "nodes"); !strings.HasPrefix(got, "<nodes>") {
+		t.Errorf("-A then -o: %s", got)
+	}
+	if got := step("-Q", "-o", "nodes", "-A", "//primitive[@id='d1']"); !strings.HasPrefix(got, "<primitive id=\"d1\"") {
+		t.Errorf("-o then -A: %s", got)
+	}
+}
+
 func TestNoChangeKeepsFile(t *testing.T) {
 	p := cibFile(t, "base.xml")
 	st0, _ := os.Stat(p)
@@ -311,6 +330,7 @@ func TestLiveService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(s.Close)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx, lis) }()
@@ -326,7 +346,7 @@ func TestLiveService(t *testing.T) {
 		t.Fatalf("query: %d %q", code, out)
 	}
 	code, _, errs := run(t, "", "-C", "-o", "resources", "-X", d1)
-	if code != client.ExitExists || errs != "Call cib_create failed: primitive id=\"d1\" already exists\n" {
+	if code != client.ExitExists || errs != "Call cib_create failed: primitive \"d1\": id already exists (also used by <primitive>)\n" {
 		t.Fatalf("duplicate: %d %q", code, errs)
 	}
 	code, _, errs = run(t, "", "-C", "-x", "testdata/missing-ref.xml")

@@ -33,6 +33,7 @@ type options struct {
 
 	// modifiers
 	scope, xpath                   string
+	lastSelector                   string // "scope" or "xpath", whichever was given last
 	allowCreate, noChildren, force bool
 	score                          bool
 	timeout                        int
@@ -63,8 +64,8 @@ func (o *options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.xmlFile, "xml-file", "x", "", "the XML to use, read from this file")
 	fs.BoolVarP(&o.xmlPipe, "xml-pipe", "p", false, "the XML to use, read from standard input")
 
-	fs.StringVarP(&o.scope, "scope", "o", "", "limit the operation to this section: "+strings.Join(cib.Scopes, ", "))
-	fs.StringVarP(&o.xpath, "xpath", "A", "", "an XPath selecting the objects to act on (overrides -o)")
+	fs.VarP(&selector{dst: &o.scope, last: &o.lastSelector, name: "scope"}, "scope", "o", "limit the operation to this section: "+strings.Join(cib.Scopes, ", "))
+	fs.VarP(&selector{dst: &o.xpath, last: &o.lastSelector, name: "xpath"}, "xpath", "A", "an XPath selecting the objects to act on (with -o too, the last one given wins)")
 	fs.BoolVarP(&o.allowCreate, "allow-create", "c", false, "with -M, create the object if it does not exist")
 	fs.BoolVarP(&o.noChildren, "no-children", "n", false, "with -Q, print matches without their children")
 	fs.BoolVarP(&o.force, "force", "f", false, "allow dangerous operations (-E, replacing with an older CIB)")
@@ -74,6 +75,20 @@ func (o *options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVarP(&o.sync, "sync-call", "s", false, "accepted for compatibility; every call waits for completion")
 	fs.StringVarP(&o.user, "user", "U", "", "record this user as update-user (Systole has no ACLs)")
 	fs.CountVarP(&o.verbose, "verbose", "V", "print what is done on standard error (repeat for more)")
+}
+
+// selector is a string flag that also records that it was the last of -o
+// and -A given: Pacemaker lets the later one win.
+type selector struct {
+	dst, last *string
+	name      string
+}
+
+func (s *selector) String() string { return *s.dst }
+func (s *selector) Type() string   { return "string" }
+func (s *selector) Set(v string) error {
+	*s.dst, *s.last = v, s.name
+	return nil
 }
 
 // NewRootCommand returns the cibadmin command.
@@ -124,7 +139,7 @@ func exitCode(err error) int {
 	if errors.As(err, &ce) {
 		return ce.code
 	}
-	if strings.HasPrefix(err.Error(), "unknown command") || strings.Contains(err.Error(), "accepts no arguments") || strings.Contains(err.Error(), "unknown ") {
+	if strings.HasPrefix(err.Error(), "unknown command") || strings.Contains(err.Error(), "accepts no arguments") {
 		return client.ExitUsage
 	}
 	return client.ExitError
@@ -273,6 +288,14 @@ func (o *options) run(cmd *cobra.Command) error {
 	ctx, cancel := client.WithTimeout(context.Background(), time.Duration(o.timeout)*time.Second)
 	defer cancel()
 
+	if o.scope != "" && o.xpath != "" {
+		// both given: the last one wins, as in Pacemaker
+		if o.lastSelector == "scope" {
+			o.xpath = ""
+		} else {
+			o.scope = ""
+		}
+	}
 	req := cib.Request{
 		Op: op, Scope: o.scope, XPath: o.xpath, XML: data,
 		AllowCreate: o.allowCreate, NoChildren: o.noChildren, Force: o.force, Score: o.score,

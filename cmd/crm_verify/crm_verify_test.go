@@ -35,7 +35,7 @@ func TestFixtures(t *testing.T) {
 		{"missing-ref.xml", client.ExitConfig,
 			"error: rsc_location \"loc-ghost\": rsc refers to resource \"ghost\", which does not exist\n" + footer},
 		{"duplicate-id.xml", client.ExitConfig,
-			"error: primitive \"d1\": duplicate id (also used by <primitive>)\n" + footer},
+			"error: primitive \"d1\": id already exists (also used by <primitive>)\n" + footer},
 		{"bad-score.xml", client.ExitConfig,
 			"error: rsc_colocation \"col-bad\": score \"lots\" is not a valid score (an integer, INFINITY or -INFINITY)\n" + footer},
 		{"malformed.xml", client.ExitDataErr,
@@ -114,6 +114,7 @@ func TestLiveCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(s.Close)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx, lis) }()
