@@ -18,6 +18,9 @@ type op struct {
 	started time.Time
 	state   opState
 	cancel  bool // cancelled while running: report cancelled when it ends
+	// last is the (rc, status) of this op's previous run, for change
+	// detection: a new op with the same key starts fresh.
+	last lastRC
 }
 
 type opState int
@@ -114,7 +117,6 @@ func (m *Manager) state(r Resource) *rscState {
 			rsc:       r,
 			recurring: map[string]*op{},
 			history:   map[string]*Record{},
-			lastRC:    map[string]lastRC{},
 			rcChange:  map[string]time.Time{},
 		}
 		m.rscs[r.ID] = s
@@ -243,14 +245,13 @@ func (m *Manager) Complete(callID int64, res ExecResult, now time.Time) {
 		m.dispatch(now)
 		return
 	}
-	prev := s.lastRC[key]
-	changed := !prev.set || prev.rc != r.RC || prev.status != r.Status
-	if !prev.set || prev.rc != r.RC {
+	changed := !o.last.set || o.last.rc != r.RC || o.last.status != r.Status
+	o.last = lastRC{rc: r.RC, status: r.Status, set: true}
+	rec := s.history[key]
+	if rec == nil || rec.Last.RC != r.RC {
 		s.rcChange[key] = now
 	}
 	r.LastRCChange = s.rcChange[key]
-	s.lastRC[key] = lastRC{rc: r.RC, status: r.Status, set: true}
-	rec := s.history[key]
 	if rec == nil {
 		rec = &Record{}
 		s.history[key] = rec
@@ -352,7 +353,7 @@ func (m *Manager) dispatch(now time.Time) {
 		pick.running = o
 		m.running++
 		m.ready.Exec = append(m.ready.Exec, Command{
-			CallID: o.callID, Rsc: o.req.Rsc, Action: o.req.Action,
+			CallID: o.callID, Queued: o.queued, Rsc: o.req.Rsc, Action: o.req.Action,
 			Interval: o.req.Interval, Timeout: o.req.Timeout,
 			Params: o.req.Params, Meta: o.req.Meta,
 		})

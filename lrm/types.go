@@ -171,7 +171,10 @@ func OpKey(rsc, action string, interval time.Duration) string {
 
 // Command is one execution handed to the Executor.
 type Command struct {
-	CallID   int64
+	CallID int64
+	// Queued is when the operation entered the queue; for a recurring
+	// monitor, when this run was due. Started minus Queued is its lateness.
+	Queued   time.Time
 	Rsc      Resource
 	Action   string
 	Interval time.Duration

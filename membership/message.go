@@ -188,14 +188,25 @@ func (d *decoder) index(what string) uint8 {
 // checked by Node.Step.
 func DecodeMessage(b []byte) (Message, error) {
 	var m Message
+	if err := decodeInto(b, &m); err != nil {
+		return Message{}, err
+	}
+	return m, nil
+}
+
+// decodeInto is DecodeMessage reusing m's Reports slice, so that a node decoding a stream
+// of state messages does not allocate for each.
+func decodeInto(b []byte, m *Message) error {
+	reports := m.Reports[:0]
+	*m = Message{}
 	if len(b) < headerLen {
-		return m, fmt.Errorf("%w: %d bytes, shorter than the header", ErrMalformed, len(b))
+		return fmt.Errorf("%w: %d bytes, shorter than the header", ErrMalformed, len(b))
 	}
 	if b[0] != magic0 || b[1] != magic1 {
-		return m, fmt.Errorf("%w: bad magic", ErrMalformed)
+		return fmt.Errorf("%w: bad magic", ErrMalformed)
 	}
 	if b[2] != wireVersion {
-		return m, fmt.Errorf("%w: unsupported version %d", ErrMalformed, b[2])
+		return fmt.Errorf("%w: unsupported version %d", ErrMalformed, b[2])
 	}
 	m.Type = MessageType(b[3])
 	d := decoder{b: b[4:]}
@@ -208,7 +219,7 @@ func DecodeMessage(b []byte) (Message, error) {
 			d.fail(fmt.Sprintf("%d reports", n))
 		}
 		if d.err == nil && n > 0 {
-			m.Reports = make([]Report, 0, n)
+			m.Reports = reports
 		}
 		for i := uint64(0); i < n && d.err == nil; i++ {
 			var r Report
@@ -237,13 +248,13 @@ func DecodeMessage(b []byte) (Message, error) {
 	case MsgLeave:
 		m.Number = d.uvarint("number")
 	default:
-		return Message{}, fmt.Errorf("%w: unknown message type %d", ErrMalformed, b[3])
+		return fmt.Errorf("%w: unknown message type %d", ErrMalformed, b[3])
 	}
 	if d.err == nil && len(d.b) != 0 {
 		d.fail(fmt.Sprintf("%d trailing bytes", len(d.b)))
 	}
 	if d.err != nil {
-		return Message{}, fmt.Errorf("decode %v: %w", m.Type, d.err)
+		return fmt.Errorf("decode %v: %w", m.Type, d.err)
 	}
-	return m, nil
+	return nil
 }

@@ -59,6 +59,10 @@ type Envelope struct {
 	Payload []byte
 }
 
+// MaxViewNumber is the largest view number a message may carry: far beyond any real
+// cluster's lifetime, and low enough that incrementing never wraps around.
+const MaxViewNumber = 1 << 62
+
 // NoticeKind says what a Notice reports.
 type NoticeKind uint8
 
@@ -174,6 +178,8 @@ type Node struct {
 	prop       *proposal
 	retryAt    time.Time
 
+	scratch Message // decode buffer reused across Step calls
+	stateM  Message // state message reused across broadcasts
 	out     []Envelope
 	newView *View
 	notices []Notice
@@ -371,13 +377,16 @@ func (n *Node) send(to int, m Message) {
 }
 
 func (n *Node) broadcastState(now time.Time) {
-	m := n.header(MsgState)
+	m := &n.stateM
+	reports := m.Reports[:0]
+	*m = n.header(MsgState)
 	for i := range n.reports {
 		if n.have.has(i) {
-			m.Reports = append(m.Reports, n.reports[i])
+			reports = append(reports, n.reports[i])
 		}
 	}
-	n.send(-1, m)
+	m.Reports = reports
+	n.send(-1, *m)
 	n.ownChanged = false
 	n.sentOnce = true
 	n.lastSent = now
@@ -393,8 +402,8 @@ func (n *Node) Step(now time.Time, from string, payload []byte) error {
 		n.stats.Malformed++
 		return fmt.Errorf("membership: message from %q: %w", from, ErrUnknownNode)
 	}
-	m, err := DecodeMessage(payload)
-	if err != nil {
+	m := &n.scratch
+	if err := decodeInto(payload, m); err != nil {
 		n.stats.Malformed++
 		return fmt.Errorf("membership: message from %s: %w", from, err)
 	}
@@ -406,7 +415,7 @@ func (n *Node) Step(now time.Time, from string, payload []byte) error {
 		n.stats.Malformed++
 		return fmt.Errorf("membership: %v from %s claims sender index %d: %w", m.Type, from, m.From, ErrUnknownNode)
 	}
-	if err := n.check(&m); err != nil {
+	if err := n.check(m); err != nil {
 		n.stats.Malformed++
 		return fmt.Errorf("membership: %v from %s: %w", m.Type, from, err)
 	}
@@ -416,15 +425,15 @@ func (n *Node) Step(now time.Time, from string, payload []byte) error {
 	}
 	switch m.Type {
 	case MsgState:
-		n.stepState(&m)
+		n.stepState(m)
 	case MsgPropose:
-		n.stepPropose(src, &m)
+		n.stepPropose(src, m)
 	case MsgAck:
-		n.stepAck(now, src, &m)
+		n.stepAck(now, src, m)
 	case MsgInstall:
-		n.stepInstall(now, src, &m)
+		n.stepInstall(now, src, m)
 	case MsgLeave:
-		n.stepLeave(now, src, &m)
+		n.stepLeave(now, src, m)
 	}
 	return nil
 }
@@ -439,6 +448,14 @@ func (n *Node) check(m *Message) error {
 	}
 	if nodeSet(m.Members)&^n.all != 0 {
 		return fmt.Errorf("%w: member set names an unconfigured node", ErrMalformed)
+	}
+	if m.Number > MaxViewNumber || m.MaxSeen > MaxViewNumber {
+		return fmt.Errorf("%w: view number beyond %d", ErrMalformed, uint64(MaxViewNumber))
+	}
+	for _, r := range m.Reports {
+		if r.View > MaxViewNumber {
+			return fmt.Errorf("%w: view number beyond %d", ErrMalformed, uint64(MaxViewNumber))
+		}
 	}
 	if m.Type == MsgAck && int(m.Coord) >= cnt {
 		return fmt.Errorf("%w: ack for an unconfigured coordinator", ErrMalformed)
@@ -711,6 +728,34 @@ func (n *Node) namesOf(s nodeSet) []string {
 	out := make([]string, 0, s.count())
 	for ; s != 0; s &^= bit(s.lowest()) {
 		out = append(out, n.names[s.lowest()])
+	}
+	return out
+}
+
+// PeerInfo is the core's view of one configured node, for status displays.
+type PeerInfo struct {
+	Name string
+	// Up is what the messaging layer last said; Counted is whether the node counts it as up
+	// (Up for at least HoldDown); HoldDown is its current, possibly damped, hold-down.
+	Up, Counted bool
+	HoldDown    time.Duration
+	// Report is the newest who-hears-whom report held from the node (HasReport false if none).
+	HasReport bool
+	Report    Report
+}
+
+// Peers returns every configured node other than this one, in name order.
+func (n *Node) Peers() []PeerInfo {
+	out := make([]PeerInfo, 0, len(n.names)-1)
+	for i, name := range n.names {
+		if i == n.self {
+			continue
+		}
+		p := &n.peers[i]
+		out = append(out, PeerInfo{
+			Name: name, Up: p.raw, Counted: p.eff, HoldDown: n.holdDown(p),
+			HasReport: n.have.has(i), Report: n.reports[i],
+		})
 	}
 	return out
 }

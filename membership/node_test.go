@@ -176,6 +176,9 @@ func TestHoldDown(t *testing.T) {
 	}
 	tn.hears["c"]["a"], tn.hears["a"]["c"] = true, true
 	tn.run(1 * time.Second) // less than HoldDown (2s)
+	if p := tn.nodes["a"].Peers()[1]; p.Name != "c" || !p.Up || p.Counted || p.HoldDown != 2*time.Second || !p.HasReport {
+		t.Fatalf("a's view of c during hold-down: %+v", p)
+	}
 	if slices.Contains(tn.members("a"), "c") {
 		t.Fatal("c came back before its hold-down")
 	}

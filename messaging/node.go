@@ -343,14 +343,14 @@ func (n *Node) Step(pkt []byte, medium int, now time.Time) error {
 	if medium < 0 || medium >= len(n.cfg.Media) {
 		panic(fmt.Sprintf("messaging: node %s: Step on medium %d of %d", n.cfg.Node, medium, len(n.cfg.Media)))
 	}
-	p, err := n.codec.decode(pkt)
+	p, err := n.codec.decodeFrom(pkt, n.cfg.Node)
+	if errors.Is(err, errOwn) {
+		n.stats.Own++
+		return nil
+	}
 	if err != nil {
 		n.countDecodeError(err)
 		return err
-	}
-	if p.Src == n.cfg.Node {
-		n.stats.Own++
-		return nil
 	}
 	pe := n.peers[p.Src]
 	if pe == nil {

@@ -8,6 +8,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash"
 )
@@ -275,10 +276,18 @@ func (r *reader) u64() uint64 {
 }
 func (r *reader) str() string { return string(r.take(int(r.u8()))) }
 
+// errOwn reports a packet that names this node as its source: our own
+// broadcast looped back (or a forgery, dropped just the same). It is
+// detected before the HMAC so that echoes cost nothing.
+var errOwn = errors.New("messaging: own packet")
+
 // decode verifies and parses wire bytes. It never panics on any input and
 // returns an error wrapping one of ErrTruncated, ErrMalformed,
-// ErrForeignCluster, ErrUnknownKey or ErrBadAuth.
-func (c *codec) decode(b []byte) (*packet, error) {
+// ErrForeignCluster, ErrUnknownKey or ErrBadAuth, or errOwn when the
+// source is self (if self is not empty).
+func (c *codec) decode(b []byte) (*packet, error) { return c.decodeFrom(b, "") }
+
+func (c *codec) decodeFrom(b []byte, self string) (*packet, error) {
 	r := &reader{b: b}
 	magic := r.take(2)
 	ver := r.u8()
@@ -303,6 +312,9 @@ func (c *codec) decode(b []byte) (*packet, error) {
 	}
 	if p.Cluster != c.cluster {
 		return nil, fmt.Errorf("%w: %q", ErrForeignCluster, p.Cluster)
+	}
+	if self != "" && p.Src == self {
+		return nil, errOwn
 	}
 	ks, ok := c.keys[keyID]
 	if !ok {

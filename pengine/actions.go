@@ -293,7 +293,7 @@ func (s *sched) updateRunnable(a *Action) {
 		a.set(afRunnable)
 	default:
 		switch s.effectiveQuorumPolicy(a.Rsc) {
-		case "stop":
+		case "stop", "fence":
 			a.clear(afRunnable)
 			s.setReason(a, "no quorum", true)
 		case "freeze":

@@ -171,6 +171,13 @@ func (s *sched) thisWithColocations(r *Resource) []*colocation {
 	if p := r.Parent; p != nil && p.isGroup() {
 		if len(p.Children) > 0 && p.Children[0] == r {
 			out = append(out, p.thisWith...)
+			for _, m := range p.Children[1:] {
+				for _, c := range m.thisWith {
+					if c.explicit {
+						out = append(out, c)
+					}
+				}
+			}
 		} else {
 			for _, m := range p.Children {
 				if m == r {
@@ -426,6 +433,8 @@ func (s *sched) addColocatedNodeScores(source, target *Resource, nodes *[]int, c
 	if *nodes == nil {
 		work = append([]int(nil), source.allowed...)
 		target = source
+	} else if c == nil {
+		return
 	} else {
 		work = append([]int(nil), (*nodes)...)
 		attr := c.nodeAttr
@@ -506,17 +515,45 @@ func (s *sched) assignAll() {
 }
 
 func (s *sched) sortForPlacement() {
+	tables := map[*Resource][]int{}
+	for _, r := range s.resources {
+		var t []int
+		s.addColocatedNodeScores(r, nil, &t, nil, 1, false, true)
+		tables[r] = t
+	}
+	nodes := append([]*Node(nil), s.nodes...)
+	sort.SliceStable(nodes, func(i, j int) bool {
+		a, b := nodes[i], nodes[j]
+		wa, wb := s.nodeBaseWeight(a), s.nodeBaseWeight(b)
+		if !a.available() {
+			wa = -Infinity
+		}
+		if !b.available() {
+			wb = -Infinity
+		}
+		if wa != wb {
+			return wa > wb
+		}
+		return a.Uname < b.Uname
+	})
+	get := func(t []int, n *Node) int {
+		if n == nil || t == nil || t[n.index] == absent {
+			return -Infinity
+		}
+		return t[n.index]
+	}
 	sort.SliceStable(s.resources, func(i, j int) bool {
 		a, b := s.resources[i], s.resources[j]
 		if a.Priority != b.Priority {
 			return a.Priority > b.Priority
 		}
-		sa, sb := s.scoreOnCurrent(a), s.scoreOnCurrent(b)
+		ta, tb := tables[a], tables[b]
+		sa, sb := get(ta, a.currentNode()), get(tb, b.currentNode())
 		if sa != sb {
 			return sa > sb
 		}
-		for _, n := range s.nodes {
-			wa, wb := s.rscNodeScore(a, n), s.rscNodeScore(b, n)
+		for _, n := range nodes {
+			wa, wb := get(ta, n), get(tb, n)
 			if wa != wb {
 				return wa > wb
 			}

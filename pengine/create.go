@@ -539,37 +539,49 @@ func (s *sched) canMigrate(r *Resource, current *Node) bool {
 	if !r.AllowMigrate || !r.Managed || r.Failed || r.StartPending || r.IsFenceDevice {
 		return false
 	}
+	if r.Parent != nil && r.top().isClone() {
+		return false
+	}
 	if !current.Online || current.Unclean {
 		return false
 	}
-	if r.AssignedTo == nil || !r.AssignedTo.Online || r.AssignedTo.Unclean {
-		return false
-	}
-	if r.Role != RoleStarted && r.Role != RoleUnpromoted {
-		return false
-	}
-	if r.Parent != nil {
+	if r.AssignedTo != nil && !r.AssignedTo.available() {
 		return false
 	}
 	return true
 }
 
 func (s *sched) createMigration(r *Resource, current *Node) {
-	start := s.firstAction(r, "start", r.AssignedTo)
-	stop := s.firstAction(r, "stop", current)
-	if start == nil || stop == nil || !start.is(afRunnable) {
-		return
+	start := s.startAction(r, r.AssignedTo, true)
+	stop := s.stopAction(r, current, true)
+	var to *Action
+	if r.partialMigrationTgt == nil {
+		to = s.customAction(r, opKey(r.ID, "migrate_to", 0), "migrate_to", current, true)
 	}
-	to := s.customAction(r, opKey(r.ID, "migrate_to", 0), "migrate_to", current, false)
-	from := s.customAction(r, opKey(r.ID, "migrate_from", 0), "migrate_from", r.AssignedTo, false)
-	to.Meta["migrate_source"] = current.Uname
-	to.Meta["migrate_target"] = r.AssignedTo.Uname
-	from.Meta["migrate_source"] = current.Uname
-	from.Meta["migrate_target"] = r.AssignedTo.Uname
+	from := s.customAction(r, opKey(r.ID, "migrate_from", 0), "migrate_from", r.AssignedTo, true)
+	start.set(afMigratable)
+	stop.set(afMigratable)
 	start.set(afPseudo)
-	s.newOrdering(r, opKey(r.ID, "migrate_to", 0), nil, r, opKey(r.ID, "migrate_from", 0), nil, arOrdered)
-	s.newOrdering(r, opKey(r.ID, "migrate_from", 0), nil, r, opKey(r.ID, "stop", 0), nil, arOrdered|arFirstImpliesThen)
-	s.newOrdering(r, opKey(r.ID, "migrate_from", 0), nil, r, opKey(r.ID, "start", 0), nil, arOrdered|arFirstImpliesThen|arUnrunnableFirstBlocks)
+	if to != nil {
+		from.set(afMigratable)
+		to.set(afMigratable)
+		to.needs = start.needs
+		s.newOrdering(r, opKey(r.ID, "monitor", 0), nil, r, opKey(r.ID, "migrate_to", 0), nil, arOrdered)
+		s.newOrdering(r, opKey(r.ID, "migrate_to", 0), nil, r, opKey(r.ID, "migrate_from", 0), nil, arOrdered|arUnmigratableThenBlocks)
+	} else {
+		from.set(afMigratable)
+		from.needs = start.needs
+		s.newOrdering(r, opKey(r.ID, "monitor", 0), nil, r, opKey(r.ID, "migrate_from", 0), nil, arOrdered)
+	}
+	s.newOrdering(r, opKey(r.ID, "migrate_from", 0), nil, r, opKey(r.ID, "stop", 0), nil, arOrdered|arUnmigratableThenBlocks)
+	s.newOrdering(r, opKey(r.ID, "migrate_from", 0), nil, r, opKey(r.ID, "start", 0), nil, arOrdered|arUnmigratableThenBlocks|arFirstElseThen)
+	for _, a := range []*Action{to, from} {
+		if a == nil {
+			continue
+		}
+		a.Meta["migrate_source"] = current.Uname
+		a.Meta["migrate_target"] = r.AssignedTo.Uname
+	}
 }
 
 type recurringOp struct {
@@ -593,7 +605,7 @@ func (s *sched) recurringOps(r *Resource) []recurringOp {
 			continue
 		}
 		k := name + "_" + strconv.FormatInt(ms, 10)
-		if seen[k] {
+		if seen[k] || s.opDupCount(r, name, ms) > 1 {
 			continue
 		}
 		seen[k] = true
@@ -691,6 +703,10 @@ func (s *sched) recurringForInactive(r *Resource, n *Node, op recurringOp) {
 	if r.Parent != nil && r.Parent.isClone() && !r.Parent.Unique {
 		return
 	}
+	if n != nil && len(s.findActionsExact(r, op.key, n)) > 0 {
+		c := s.newCancelAction(r, op.name, op.interval, n)
+		s.newOrdering(r, "", c, r, opKey(r.ID, "start", 0), nil, arOrdered)
+	}
 	for _, other := range s.nodes {
 		if other == n {
 			continue
@@ -704,6 +720,7 @@ func (s *sched) recurringForInactive(r *Resource, n *Node, op recurringOp) {
 			isOptional = false
 		}
 		stopped := s.customAction(r, op.key, op.name, other, isOptional)
+		stopped.Meta["op_target_rc"] = "7"
 		if r.NextRole != RoleStopped || (n != nil && n == other) {
 			_ = stopped
 		}
@@ -781,13 +798,18 @@ func (s *sched) shutdownAction(n *Node) *Action {
 		a = s.newAction(key, "do_shutdown", nil, n, false)
 	}
 	a.Meta["op_no_wait"] = "true"
-	// order after every stop on the node
-	for _, r := range s.allPrimitivesInOrder() {
-		for _, act := range r.actions {
-			if act.Node == n && (act.Task == "stop" || act.Task == "demote" || act.Task == "migrate_to") {
-				s.orderActions(act, a, arOptionalShutdown())
-			}
+	for _, act := range s.actions {
+		if act.Node != n || act.Task != "stop" || act.Rsc == nil {
+			continue
 		}
+		if act.Rsc.Maintenance || n.Maintenance {
+			continue
+		}
+		if !act.Rsc.Managed && !act.Rsc.Blocked {
+			continue
+		}
+		act.clear(afOptional)
+		s.newOrdering(act.Rsc, "", act, nil, "", a, arOrdered|arUnrunnableFirstBlocks)
 	}
 	return a
 }
@@ -855,4 +877,17 @@ func (s *sched) rscFenceOrdering(r *Resource, fence *Action) {
 
 func sortActionsByID(l []*Action) {
 	sort.Slice(l, func(i, j int) bool { return l[i].ID < l[j].ID })
+}
+
+func (s *sched) opDupCount(r *Resource, name string, ms int64) int {
+	cnt := 0
+	for _, op := range r.ops {
+		if op.SelectAttrValue("name", "") != name {
+			continue
+		}
+		if v, ok := parseIntervalMS(op.SelectAttrValue("interval", "0")); ok && v == ms {
+			cnt++
+		}
+	}
+	return cnt
 }

@@ -131,22 +131,22 @@ type Resource struct {
 	actions   []*Action
 	actionIdx map[string][]*Action
 
-	pendingTask          string
-	partialMigrationSrc  *Node
-	partialMigrationTgt  *Node
-	dangling             []*Node
-	lrmClass, lrmProv    string
-	lrmType              string
-	cloneName            string
-	failedOn             []*Node
-	lockNode             *Node
-	historyRsc           map[int]*etree.Element // node index -> lrm_resource
-	groupColocated       bool
-	groupOrdered         bool
-	cloneMax, cloneNodeMax int
+	pendingTask                  string
+	partialMigrationSrc          *Node
+	partialMigrationTgt          *Node
+	dangling                     []*Node
+	lrmClass, lrmProv            string
+	lrmType                      string
+	cloneName                    string
+	failedOn                     []*Node
+	lockNode                     *Node
+	historyRsc                   map[int]*etree.Element // node index -> lrm_resource
+	groupColocated               bool
+	groupOrdered                 bool
+	cloneMax, cloneNodeMax       int
 	promotedMax, promotedNodeMax int
-	interleave, ordered  bool
-	sortIndex            int
+	interleave, ordered          bool
+	sortIndex                    int
 }
 
 func (r *Resource) isGroup() bool     { return r.Variant == VariantGroup }
@@ -186,15 +186,15 @@ func (r *Resource) lastMember() *Resource {
 }
 
 type colocation struct {
-	id             string
-	dependent      *Resource
-	primary        *Resource
-	score          int
-	dependentRole  Role
-	primaryRole    Role
-	nodeAttr       string
-	influence      bool
-	explicit       bool
+	id            string
+	dependent     *Resource
+	primary       *Resource
+	score         int
+	dependentRole Role
+	primaryRole   Role
+	nodeAttr      string
+	influence     bool
+	explicit      bool
 }
 
 type location struct {
@@ -223,39 +223,39 @@ const (
 
 // Ordering flags (pcmk__ar_*).
 const (
-	arNone                  uint32 = 0
-	arOrdered               uint32 = 1 << 0
-	arFirstImpliesThen      uint32 = 1 << 1
-	arThenImpliesFirst      uint32 = 1 << 2
-	arUnrunnableFirstBlocks uint32 = 1 << 3
-	arIntermediateStop      uint32 = 1 << 4
-	arAsymmetric            uint32 = 1 << 5
-	arMinRunnable           uint32 = 1 << 6
-	arPromotedThenImplies   uint32 = 1 << 7
-	arIfOnSameNode          uint32 = 1 << 8
-	arThenCancelsFirst      uint32 = 1 << 9
-	arFirstImpliesThenGr    uint32 = 1 << 10
-	arThenImpliesFirstGr    uint32 = 1 << 11
-	arSerialize             uint32 = 1 << 12
+	arNone                   uint32 = 0
+	arOrdered                uint32 = 1 << 0
+	arFirstImpliesThen       uint32 = 1 << 1
+	arThenImpliesFirst       uint32 = 1 << 2
+	arUnrunnableFirstBlocks  uint32 = 1 << 3
+	arIntermediateStop       uint32 = 1 << 4
+	arAsymmetric             uint32 = 1 << 5
+	arMinRunnable            uint32 = 1 << 6
+	arPromotedThenImplies    uint32 = 1 << 7
+	arIfOnSameNode           uint32 = 1 << 8
+	arThenCancelsFirst       uint32 = 1 << 9
+	arFirstImpliesThenGr     uint32 = 1 << 10
+	arThenImpliesFirstGr     uint32 = 1 << 11
+	arSerialize              uint32 = 1 << 12
 	arUnmigratableThenBlocks uint32 = 1 << 13
-	arFirstElseThen         uint32 = 1 << 14
+	arFirstElseThen          uint32 = 1 << 14
 )
 
 // Action is one scheduled (or considered) action.
 type Action struct {
-	ID       int
-	Rsc      *Resource
-	Task     string
-	UUID     string
-	Node     *Node
-	Interval int64
-	flags    uint32
-	needs    int // 0 nothing, 1 quorum, 2 fencing
-	Meta     map[string]string
-	Reason   string
-	before   []*edge
-	after    []*edge
-	opEntry  *etree.Element
+	ID         int
+	Rsc        *Resource
+	Task       string
+	UUID       string
+	Node       *Node
+	Interval   int64
+	flags      uint32
+	needs      int // 0 nothing, 1 quorum, 2 fencing
+	Meta       map[string]string
+	Reason     string
+	before     []*edge
+	after      []*edge
+	opEntry    *etree.Element
 	cancelTask string
 
 	runnableBefore, requiredRunnableBefore int

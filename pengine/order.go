@@ -375,8 +375,8 @@ func (s *sched) updateActionForOrderings(then *Action, depth int) {
 			first = s.actionForOrdering(first)
 		}
 		if first == other.action {
-			ff := s.actionFlags(first, thenNode)
-			tf := s.actionFlags(then, firstNode)
+			ff := s.flagsForOrdering(first, thenNode)
+			tf := s.flagsForOrdering(then, firstNode)
 			ct, cf := s.updateForOrderingFlags(first, then, ff, tf, other)
 			changedThen = changedThen || ct
 			changedFirst = cf
@@ -412,12 +412,26 @@ func (s *sched) clearBecause(a *Action, f uint32, reasonFrom *Action) bool {
 		return false
 	}
 	a.clear(f)
-	if reasonFrom != nil && reasonFrom.Rsc != nil && a.Rsc != reasonFrom.Rsc && a.Reason == "" {
-		if f == afOptional {
-			a.Reason = "required " + reasonFrom.Rsc.ID + " " + reasonFrom.Task
-		} else if f == afRunnable {
-			a.Reason = "unrunnable " + reasonFrom.Rsc.ID + " " + reasonFrom.Task
-		}
+	if reasonFrom == nil || a.Rsc == reasonFrom.Rsc {
+		return true
+	}
+	change := "required"
+	overwrite := false
+	switch f {
+	case afRunnable:
+		change = "unrunnable"
+	case afMigratable:
+		change = "unmigrateable"
+		overwrite = true
+	}
+	var text string
+	if reasonFrom.Rsc == nil {
+		text = change + " " + reasonFrom.Task
+	} else {
+		text = change + " " + reasonFrom.Rsc.ID + " " + reasonFrom.Task
+	}
+	if a.Reason == "" || overwrite {
+		a.Reason = text
 	}
 	return true
 }
@@ -429,18 +443,31 @@ func (s *sched) updateOrdered(first, then *Action, flags, filter, typ uint32) (b
 		s.handleAsymmetric(first, then)
 	}
 	if typ&arThenImpliesFirst != 0 && !then.is(afOptional) {
-		if filter&afOptional != 0 && flags&afOptional == 0 {
-			// flags of then is required
-		}
-		if filter&afOptional != 0 && first.is(afOptional) {
+		if filter&afOptional != 0 && flags&afOptional == 0 && first.is(afOptional) {
 			s.clearBecause(first, afOptional, then)
 		}
+		if flags&afMigratable != 0 && !then.is(afMigratable) {
+			s.clearBecause(first, afMigratable, then)
+		}
+	}
+	if typ&arUnmigratableThenBlocks != 0 && filter&afOptional != 0 {
+		if !then.is(afMigratable) || !then.is(afRunnable) {
+			s.clearBecause(first, afRunnable, then)
+		}
+		if !then.is(afOptional) {
+			s.clearBecause(first, afOptional, then)
+		}
+	}
+	if typ&arFirstElseThen != 0 && filter&afOptional != 0 && !first.is(afRunnable) {
+		s.clearBecause(then, afMigratable, first)
+		then.clear(afPseudo)
 	}
 	if typ&arPromotedThenImplies != 0 && then.Rsc != nil && then.Rsc.Role == RolePromoted && filter&afOptional != 0 && !then.is(afOptional) {
 		s.clearBecause(first, afOptional, then)
 	}
 	if typ&arUnrunnableFirstBlocks != 0 && filter&afRunnable != 0 && then.is(afRunnable) && flags&afRunnable == 0 {
 		s.clearBecause(then, afRunnable, first)
+		s.clearBecause(then, afMigratable, first)
 	}
 	if typ&arFirstImpliesThen != 0 && filter&afOptional != 0 && then.is(afOptional) && flags&afOptional == 0 && !first.is(afMigratable) {
 		s.clearBecause(then, afOptional, first)
@@ -467,6 +494,9 @@ func (s *sched) handleRestart(first, then *Action, filter uint32) {
 	}
 	if !then.is(afOptional) {
 		s.clearBecause(first, afOptional, then)
+	}
+	if !then.is(afMigratable) {
+		s.clearBecause(first, afMigratable, then)
 	}
 	if !first.is(afOptional) && !first.is(afRunnable) {
 		s.clearBecause(then, afRunnable, first)
@@ -552,6 +582,15 @@ func (s *sched) updateForOrderingFlags(first, then *Action, ff, tf uint32, o *ed
 			changedThen = true
 		}
 	}
+	if o.typ&arUnmigratableThenBlocks != 0 && then.Rsc != nil {
+		acc(s.updateRscOrdered(then.Rsc, first, then, node, ff, afOptional, arUnmigratableThenBlocks))
+	}
+	if o.typ&arFirstElseThen != 0 && then.Rsc != nil {
+		acc(s.updateRscOrdered(then.Rsc, first, then, node, ff, afOptional, arFirstElseThen))
+	}
+	if o.typ&arOrdered != 0 && then.Rsc != nil {
+		acc(s.updateRscOrdered(then.Rsc, first, then, node, ff, afOptional, arOrdered))
+	}
 	if o.typ&arAsymmetric != 0 && then.Rsc != nil {
 		acc(s.updateRscOrdered(then.Rsc, first, then, node, ff, afRunnable, arAsymmetric))
 	}
@@ -568,4 +607,14 @@ func (s *sched) updateForOrderingFlags(first, then *Action, ff, tf uint32, o *ed
 		}
 	}
 	return changedThen, changedFirst
+}
+
+func (s *sched) flagsForOrdering(a *Action, node *Node) uint32 {
+	if a.Rsc == nil {
+		return a.flags
+	}
+	if !a.Rsc.isClone() {
+		return s.actionFlags(a, nil)
+	}
+	return s.actionFlags(a, node)
 }

@@ -447,6 +447,7 @@ func parseISO8601(s string) (int64, bool) {
 			}
 			tp = tp[:i]
 		}
+		tp = strings.TrimSpace(tp)
 		parts := strings.Split(tp, ":")
 		mult := []int64{3600, 60, 1}
 		for i, p := range parts {

@@ -29,6 +29,11 @@ func (s *sched) unpackStatus() {
 		// transient attributes
 		for _, ta := range ns.SelectElements("transient_attributes") {
 			s.unpackNV(s.nvBlocks([]*etree.Element{ta}, "instance_attributes", ""), n.Attrs, &ruleCtx{now: s.now}, true)
+			um := map[string]string{}
+			s.unpackNV(s.nvBlocks([]*etree.Element{ta}, "utilization", ""), um, &ruleCtx{now: s.now}, true)
+			for k, v := range um {
+				n.Utilization[k] = parseUtil(v)
+			}
 		}
 		if v, ok := n.Attrs["standby"]; ok && isTrue(v) {
 			n.Standby = true
@@ -158,6 +163,12 @@ func (s *sched) onlineFencing(ns *etree.Element, n *Node) bool {
 		} else if x, err := strconv.Atoi(v); err == nil && x > 0 {
 			terminate = true
 		}
+	}
+	if n.Shutdown && member >= 0 {
+		if on > 0 && member > 0 {
+			return true
+		}
+		return false
 	}
 	if member < 0 {
 		s.fenceNode(n, "peer has not been seen by the cluster", false)
@@ -338,6 +349,10 @@ func (s *sched) unpackLRMResource(n *Node, re *etree.Element) {
 	start, stop := calculateActiveOps(ops)
 	s.processRecurring(n, r, start, stop, ops)
 	s.processRscState(r, n, onFail)
+	if n.Maintenance && r.Role > RoleStopped {
+		r.Managed = false
+		r.Maintenance = true
+	}
 	if tr, ok := r.Meta["target-role"]; ok {
 		role := parseRole(tr)
 		valid := role != RoleUnknown && !strings.EqualFold(tr, "started")

@@ -20,10 +20,10 @@ type sched struct {
 	opts map[string]string
 
 	symmetric, fencingEnabled, haveFencing, quorate, stopAll bool
-	maintenanceMode, startFailureFatal, startupFencing      bool
-	shutdownLock, stopOrphanRsc, stopOrphanActions         bool
-	probeResources, concurrentFencing                      bool
-	noQuorumPolicy, placement, fencingAction               string
+	maintenanceMode, startFailureFatal, startupFencing       bool
+	shutdownLock, stopOrphanRsc, stopOrphanActions           bool
+	probeResources, concurrentFencing                        bool
+	noQuorumPolicy, placement, fencingAction                 string
 
 	nodes       []*Node
 	nodeByUname map[string]*Node
@@ -46,10 +46,11 @@ type sched struct {
 	singletons map[string]*Action
 	actionID   int
 
-	scores     []string
-	warnings   []string
-	configErrs []string
-	recheckBy  int64
+	scores        []string
+	warnings      []string
+	configErrs    []string
+	recheckBy     int64
+	currentStatus []string
 }
 
 func newSched(doc *etree.Document, cfg Config) *sched {
@@ -303,6 +304,12 @@ func (s *sched) unpackNodes() {
 		s.unpackNV(s.nvBlocks([]*etree.Element{ne}, "utilization", ""), um, ctx, false)
 		for k, v := range um {
 			n.Utilization[k] = parseUtil(v)
+		}
+		if isTrue(n.Attrs["standby"]) {
+			n.Standby = true
+		}
+		if isTrue(n.Attrs["maintenance"]) {
+			n.Maintenance = true
 		}
 		s.nodes = append(s.nodes, n)
 		s.nodeByUname[uname] = n
@@ -991,6 +998,12 @@ func (s *sched) unpackColocation(e *etree.Element) {
 }
 
 func (s *sched) newOrdering(lr *Resource, lkey string, la *Action, rr *Resource, rkey string, ra *Action, flags uint32) {
+	if lr == nil && la != nil {
+		lr = la.Rsc
+	}
+	if rr == nil && ra != nil {
+		rr = ra.Rsc
+	}
 	s.orders = append(s.orders, &orderTemplate{lhsRsc: lr, lhsKey: lkey, lhsAction: la, rhsRsc: rr, rhsKey: rkey, rhsAction: ra, flags: flags})
 }
 

@@ -304,7 +304,7 @@ wait
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Cleanup(func() { syscall.Kill(childPID, syscall.SIGKILL) })
-	if b, _ := os.ReadFile(filepath.Join(runDir, "lrmd.pgids")); !strings.HasPrefix(string(b), strconv.Itoa(agentPID)+" ") {
+	if b, _ := os.ReadFile(filepath.Join(runDir, "lrmd.pgids")); !strings.Contains(string(b), "+ "+strconv.Itoa(agentPID)+" ") {
 		t.Fatalf("state file %q does not record pgid %d", b, agentPID)
 	}
 	d.cmd.Process.Kill() // crash

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -23,6 +24,7 @@ type options struct {
 	socket   string
 	node     string
 	logLevel string
+	cpuProf  string
 }
 
 func (o *options) AddFlags(fs *pflag.FlagSet) {
@@ -32,6 +34,8 @@ func (o *options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.socket, "socket", client.DefaultSocket, "unix socket of the local API")
 	fs.StringVar(&o.node, "node", "", "this node's name (default: the host name)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&o.cpuProf, "cpuprofile", "", "write a CPU profile to this file until exit (diagnostics)")
+	_ = fs.MarkHidden("cpuprofile")
 }
 
 func (o *options) nodeName() (string, error) {
@@ -92,6 +96,17 @@ func run(cmd *cobra.Command, o *options) error {
 			m.Close()
 		}
 		return err
+	}
+	if o.cpuProf != "" {
+		f, err := os.Create(o.cpuProf)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

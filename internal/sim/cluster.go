@@ -67,6 +67,7 @@ type simNode struct {
 	lastNum  uint64               // highest view number ever installed (checker)
 	view     membership.View
 	viewIdx  []int // member indices of view
+	sawAll   bool  // installed a view of every node since the last start (wait for all)
 	installs int
 	// minoritySince is when this node last became part of a minority (zero if not).
 	minoritySince time.Time
@@ -136,6 +137,7 @@ type Cluster struct {
 	// Installs counts views installed on any node.
 	Installs    int
 	lastInstall time.Time
+	free        []*event
 }
 
 // New builds a cluster and starts every node at virtual time zero.
@@ -233,12 +235,22 @@ func (c *Cluster) start(i int) error {
 	nd.link = c.opts.NewLink(nd.name, peers, c.opts.Link)
 	nd.alive = true
 	nd.gen++
-	nd.view, nd.viewIdx = membership.View{}, nil
+	nd.view, nd.viewIdx, nd.sawAll = membership.View{}, nil, false
 	phase := time.Duration(c.rng.Int63n(int64(c.opts.Tick)))
 	c.push(&event{at: c.now.Add(phase), tick: true, node: i, gen: nd.gen})
 	c.pump(nd)
 	c.topologyChanged()
 	return nil
+}
+
+// newEvent takes an event from the free list (the simulator makes millions of them).
+func (c *Cluster) newEvent() *event {
+	if n := len(c.free); n > 0 {
+		e := c.free[n-1]
+		c.free = c.free[:n-1]
+		return e
+	}
+	return new(event)
 }
 
 func (c *Cluster) push(e *event) {
@@ -352,9 +364,14 @@ func (c *Cluster) send(from, to int, data []byte) {
 	if l := c.loss[from][to]; l > 0 && c.rng.Float64() < l {
 		return
 	}
-	c.push(&event{at: c.now.Add(c.delay()), node: to, from: from, data: data})
+	copies := 1
 	if c.dup > 0 && c.rng.Float64() < c.dup {
-		c.push(&event{at: c.now.Add(c.delay()), node: to, from: from, data: data})
+		copies = 2
+	}
+	for range copies {
+		e := c.newEvent()
+		*e = event{at: c.now.Add(c.delay()), node: to, from: from, data: data}
+		c.push(e)
 	}
 }
 
@@ -364,6 +381,10 @@ func (c *Cluster) step() bool {
 		return false
 	}
 	e := heap.Pop(&c.queue).(*event)
+	defer func() {
+		*e = event{}
+		c.free = append(c.free, e)
+	}()
 	c.now = e.at
 	c.Events++
 	if e.node < 0 {
@@ -438,8 +459,11 @@ func (c *Cluster) installed(nd *simNode, v membership.View) {
 	if !c.opts.TwoNode && v.Quorum != (2*votes > c.expect) {
 		c.violate("%s: view %d quorum=%v with %d of %d votes", nd.name, v.Number, v.Quorum, votes, c.expect)
 	}
-	if c.opts.TwoNode && v.Quorum && votes < 1 {
-		c.violate("%s: two-node view %d has quorum without votes", nd.name, v.Number)
+	if len(v.Members) == len(c.nodes) {
+		nd.sawAll = true
+	}
+	if c.opts.TwoNode && v.Quorum && (votes < 1 || !nd.sawAll) {
+		c.violate("%s: two-node view %d has quorum before seeing both nodes since start", nd.name, v.Number)
 	}
 	// No newly installed view holds both ends of a link cut for longer than the margin.
 	for _, a := range v.Members {
@@ -650,6 +674,28 @@ func (c *Cluster) InstallsOf(i int) int { return c.nodes[i].installs }
 // Converged reports whether every alive node has installed the same view, holding exactly
 // the alive nodes, with the expected quorum flag.
 func (c *Cluster) Converged() bool {
+	// Cheap test first: this runs after every event while converging.
+	var first *simNode
+	alive := 0
+	for _, nd := range c.nodes {
+		if !nd.alive {
+			continue
+		}
+		alive++
+		if first == nil {
+			first = nd
+		}
+		if nd.view.Number == 0 || nd.view.Number != first.view.Number || nd.view.Coordinator != first.view.Coordinator {
+			return false
+		}
+	}
+	if first == nil || len(first.view.Members) != alive {
+		return false
+	}
+	return c.convergedFull()
+}
+
+func (c *Cluster) convergedFull() bool {
 	var alive []string
 	votes := 0
 	for i, nd := range c.nodes {
@@ -672,7 +718,7 @@ func (c *Cluster) Converged() bool {
 		} else if v.Number != first.Number || v.Coordinator != first.Coordinator {
 			return false
 		}
-		if !c.opts.TwoNode && v.Quorum != (2*votes > c.expect) {
+		if c.opts.TwoNode && !v.Quorum || !c.opts.TwoNode && v.Quorum != (2*votes > c.expect) {
 			return false
 		}
 	}

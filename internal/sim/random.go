@@ -12,11 +12,25 @@ import (
 // loss, duplication, crashes, restarts, heals) with random pauses, then a final heal,
 // restart of every crashed node and "converge".
 func RandomSchedule(seed int64) []string {
+	return randomSchedule(seed, false)
+}
+
+// RandomTwoNodeSchedule is RandomSchedule for a two-node-mode cluster.
+func RandomTwoNodeSchedule(seed int64) []string {
+	return randomSchedule(seed, true)
+}
+
+func randomSchedule(seed int64, twoNode bool) []string {
 	r := rand.New(rand.NewSource(seed))
 	n := 3 + r.Intn(14)
+	if twoNode {
+		n = 2
+	}
 	name := func(i int) string { return NodeName(i, n) }
 	cluster := fmt.Sprintf("cluster nodes=%d seed=%d", n, seed)
-	if r.Intn(4) == 0 {
+	if twoNode {
+		cluster += " two-node"
+	} else if r.Intn(4) == 0 {
 		// Weighted votes: quorum is a majority of votes, not of nodes.
 		var vs []string
 		for i := range n {
@@ -39,7 +53,15 @@ func RandomSchedule(seed int64) []string {
 	}
 	cmds = append(cmds, fmt.Sprintf("run %dms", 500+r.Intn(4000)))
 	for range 3 + r.Intn(8) {
-		switch k := r.Intn(10); {
+		switch k := r.Intn(12); {
+		case k >= 10:
+			a := r.Intn(n)
+			b := (a + 1 + r.Intn(n-1)) % n
+			if k == 10 {
+				cmds = append(cmds, fmt.Sprintf("drop p=%.2f %s>%s", 0.1+0.8*r.Float64(), name(a), name(b)))
+			} else {
+				cmds = append(cmds, fmt.Sprintf("uncut %s<>%s", name(a), name(b)))
+			}
 		case k < 2:
 			perm := r.Perm(n)
 			groups := 2 + r.Intn(2)
@@ -110,7 +132,10 @@ type ScheduleResult struct {
 
 // RunSchedule runs RandomSchedule(seed) quietly and reports what it found.
 func RunSchedule(seed int64) (res ScheduleResult) {
-	cmds := RandomSchedule(seed)
+	return runCommands(seed, RandomSchedule(seed))
+}
+
+func runCommands(seed int64, cmds []string) (res ScheduleResult) {
 	res = ScheduleResult{Seed: seed, Commands: cmds}
 	var r Runner
 	defer func() {

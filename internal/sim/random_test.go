@@ -71,3 +71,28 @@ func TestRandomSchedules(t *testing.T) {
 			res.Seed, res.Seed, strings.Join(res.Violations, "\n"), strings.Join(res.Commands, "\n"))
 	}
 }
+
+// TestRandomTwoNodeSchedules runs random fault schedules on two-node-mode clusters: wait for
+// all after every start, quorum with one vote, convergence after heal.
+func TestRandomTwoNodeSchedules(t *testing.T) {
+	count := 300
+	if *simSeed != 0 {
+		count = 0
+		res := runCommands(*simSeed, RandomTwoNodeSchedule(*simSeed))
+		if len(res.Violations) > 0 {
+			t.Fatalf("seed %d violations:\n%s\ncommands:\n%s", *simSeed, strings.Join(res.Violations, "\n"), strings.Join(res.Commands, "\n"))
+		}
+	}
+	failed := 0
+	for s := int64(1); s <= int64(count); s++ {
+		res := runCommands(s, RandomTwoNodeSchedule(s))
+		if len(res.Violations) > 0 {
+			failed++
+			if failed <= 3 {
+				t.Errorf("two-node seed %d (replay: -run TestRandomTwoNodeSchedules -sim.seed=%d):\n%s\ncommands:\n%s",
+					s, s, strings.Join(res.Violations, "\n"), strings.Join(res.Commands, "\n"))
+			}
+		}
+	}
+	t.Logf("%d random two-node schedules: %d failed", count, failed)
+}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,13 +16,16 @@ import (
 	"syscall"
 )
 
-// groupFile tracks the process groups of running agents in a file:
-// one "PGID STARTTIME" line per group, STARTTIME being field 22 of
-// /proc/PGID/stat (clock ticks since boot), which tells a reused pid
-// apart.
+// groupFile tracks the process groups of running agents in a file, as an
+// append-only log: "+ PGID STARTTIME" when an agent starts, "- PGID" when
+// it ends; the file is truncated whenever no agent runs, so it stays
+// small. STARTTIME is field 22 of /proc/PGID/stat (clock ticks since
+// boot), which tells a reused pid apart. Appending one line costs one
+// write(2), cheap enough for hundreds of actions per second.
 type groupFile struct {
 	path   string
 	mu     sync.Mutex
+	f      *os.File
 	groups map[int]uint64
 }
 
@@ -37,7 +41,7 @@ func (g *groupFile) add(pgid int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.groups[pgid] = st
-	g.writeLocked()
+	g.appendLocked(fmt.Sprintf("+ %d %d\n", pgid, st))
 }
 
 func (g *groupFile) remove(pgid int) {
@@ -47,23 +51,47 @@ func (g *groupFile) remove(pgid int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	delete(g.groups, pgid)
-	g.writeLocked()
+	if len(g.groups) == 0 && g.f != nil {
+		if err := g.f.Truncate(0); err == nil {
+			return
+		}
+	}
+	g.appendLocked(fmt.Sprintf("- %d\n", pgid))
 }
 
-func (g *groupFile) writeLocked() {
-	ids := make([]int, 0, len(g.groups))
-	for id := range g.groups {
-		ids = append(ids, id)
+func (g *groupFile) appendLocked(line string) {
+	if g.f == nil {
+		f, err := os.OpenFile(g.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return
+		}
+		g.f = f
 	}
-	sort.Ints(ids)
-	var b bytes.Buffer
-	for _, id := range ids {
-		fmt.Fprintf(&b, "%d %d\n", id, g.groups[id])
+	_, _ = g.f.WriteString(line)
+}
+
+// readGroups replays a group log into the set of groups still running.
+func readGroups(r io.Reader) map[int]uint64 {
+	groups := map[int]uint64{}
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 2 {
+			continue
+		}
+		pgid, err := strconv.Atoi(f[1])
+		if err != nil || pgid <= 1 {
+			continue
+		}
+		switch {
+		case f[0] == "+" && len(f) == 3:
+			st, _ := strconv.ParseUint(f[2], 10, 64)
+			groups[pgid] = st
+		case f[0] == "-":
+			delete(groups, pgid)
+		}
 	}
-	tmp := g.path + ".tmp"
-	if err := os.WriteFile(tmp, b.Bytes(), 0o600); err == nil {
-		_ = os.Rename(tmp, g.path)
-	}
+	return groups
 }
 
 // procStartTime returns field 22 of /proc/PID/stat.
@@ -105,13 +133,14 @@ func ReapOrphans(stateFile string) ([]int, error) {
 	}
 	defer f.Close()
 	var killed []int
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var pgid int
-		var start uint64
-		if _, err := fmt.Sscanf(sc.Text(), "%d %d", &pgid, &start); err != nil || pgid <= 1 {
-			continue
-		}
+	groups := readGroups(f)
+	ids := make([]int, 0, len(groups))
+	for id := range groups {
+		ids = append(ids, id)
+	}
+	sort.Ints(ids)
+	for _, pgid := range ids {
+		start := groups[pgid]
 		if now, err := procStartTime(pgid); err == nil && start != 0 && now != start {
 			continue // the pid was reused by an unrelated process
 		}

@@ -64,11 +64,11 @@ func alive(pid int) bool {
 
 func TestExecBasics(t *testing.T) {
 	p, _ := newRoot(t, map[string]string{
-		"Env":    `env | grep -E '^OCF_' | sort; exit 3`,
-		"Reason": `echo "ocf-exit-reason:it broke" >&2; exit 6`,
-		"Big":    `head -c 1000000 /dev/zero; exit 0`,
-		"Daemon": `sleep 30 & echo $! > "$OCF_RESKEY_pidfile"; echo started; exit 0`,
-		"NoExec": ``,
+		"Env":     `env | grep -E '^OCF_' | sort; exit 3`,
+		"Reason":  `echo "ocf-exit-reason:it broke" >&2; exit 6`,
+		"Big":     `head -c 1000000 /dev/zero; exit 0`,
+		"Daemon":  `sleep 30 & echo $! > "$OCF_RESKEY_pidfile"; echo started; exit 0`,
+		"NoExec":  ``,
 		"lsb/svc": `case "$1" in status) exit 3;; start) exit 0;; *) exit 9;; esac`,
 	})
 	os.Chmod(filepath.Join(p.cfg.OCFRoot, "resource.d/test/NoExec"), 0o644)
@@ -242,5 +242,13 @@ func TestParseStartTime(t *testing.T) {
 	}
 	if _, err := parseStartTime([]byte("garbage")); err == nil {
 		t.Fatal("accepted garbage")
+	}
+}
+
+func TestGroupLog(t *testing.T) {
+	in := "+ 100 5\n+ 200 6\n- 100\ngarbage\n+ 1 9\n+ 300 7\n- 300\n"
+	got := readGroups(strings.NewReader(in))
+	if len(got) != 1 || got[200] != 6 {
+		t.Fatalf("groups %v", got)
 	}
 }

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -16,9 +15,6 @@ type Catalog interface {
 	Providers() ([]string, error)
 	Agents(class, provider string) ([]lrm.Resource, error)
 }
-
-// ErrStopped is returned by API calls after the server stopped.
-var ErrStopped = errors.New("lrmd: shutting down")
 
 type completion struct {
 	id  int64
@@ -293,5 +289,3 @@ func (s *Server) Metadata(ctx context.Context, agent lrm.Resource) (string, erro
 	}
 	return res.Stdout, nil
 }
-
-var errNotInstalled = errors.New("lrmd: agent not installed")

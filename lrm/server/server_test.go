@@ -147,3 +147,50 @@ func TestWatchRecurringChanges(t *testing.T) {
 		}
 	}
 }
+
+func TestReplayAndShutdown(t *testing.T) {
+	f := executor.NewFake()
+	srv, err := New(lrm.DefaultConfig(), f, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	bg := context.Background()
+	rsc := lrm.Resource{ID: "a", Class: "ocf", Provider: "heartbeat", Type: "Dummy"}
+	if _, r, err := srv.Exec(bg, lrm.Request{Rsc: rsc, Action: "start"}, true); err != nil || r.RC != 0 {
+		t.Fatalf("start: %v %v", r, err)
+	}
+	ch, unsub, err := srv.Subscribe(bg, true, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := <-ch; r.Action != "start" {
+		t.Fatalf("replay sent %+v", r)
+	}
+	unsub()
+	// An agent still running at shutdown is interrupted; Run returns.
+	f.Delay = time.Hour
+	waitErr := make(chan error, 1)
+	go func() {
+		_, _, err := srv.Exec(bg, lrm.Request{Rsc: rsc, Action: "stop"}, true)
+		waitErr <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return at shutdown")
+	}
+	if err := <-waitErr; err != nil && err != ErrStopped {
+		t.Fatalf("waiting exec: %v", err)
+	}
+	if _, _, err := srv.Exec(bg, lrm.Request{Rsc: rsc, Action: "start"}, false); err != ErrStopped {
+		t.Fatalf("exec after stop: %v", err)
+	}
+}

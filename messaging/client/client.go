@@ -65,11 +65,15 @@ type Subscription struct {
 	s messagingv1.MessagingService_SubscribeClient
 }
 
-// Subscribe starts receiving messages on channels (all if none). Cancel
-// ctx to stop.
+// Subscribe starts receiving messages on channels (all if none). It
+// returns once the daemon has registered the subscription, so every
+// message delivered afterwards is received. Cancel ctx to stop.
 func (c *Client) Subscribe(ctx context.Context, channels ...string) (*Subscription, error) {
 	s, err := c.api.Subscribe(ctx, &messagingv1.SubscribeRequest{Channels: channels})
 	if err != nil {
+		return nil, err
+	}
+	if _, err := s.Header(); err != nil {
 		return nil, err
 	}
 	return &Subscription{s: s}, nil

@@ -292,8 +292,10 @@ func (s *Server) drain() {
 	now := time.Now().UnixMilli()
 	var evs []*messagingv1.WatchPeersResponse
 	peers := map[string]*messagingv1.Peer{}
-	for _, p := range s.peerTable() {
-		peers[p.Node] = p
+	if len(rd.Peers) > 0 {
+		for _, p := range s.peerTable() {
+			peers[p.Node] = p
+		}
 	}
 	for _, e := range rd.Peers {
 		s.log.Info("peer status", "peer", e.Node, "state", e.State.String(), "gen", e.Generation, "late", e.Late, "restarted", e.Restarted)

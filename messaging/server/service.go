@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/systole/systole/messaging"
@@ -65,6 +66,11 @@ func (v *service) Subscribe(req *messagingv1.SubscribeRequest, stream messagingv
 		return toStatus(err)
 	}
 	defer v.s.call(context.Background(), func() { delete(v.s.subs, sub) }) //nolint:errcheck
+	// The header tells the client the subscription is registered: every
+	// message delivered from now on reaches it.
+	if err := stream.SendHeader(metadata.MD{}); err != nil {
+		return err
+	}
 	for {
 		select {
 		case <-ctx.Done():
