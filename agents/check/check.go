@@ -141,6 +141,13 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			return nil, fmt.Errorf("%w: %v", ErrUsage, err)
 		}
 	}
+	// lrmd creates the agents' state directory; so does the checker, so
+	// that agents run as they would under lrmd.
+	rsctmp := os.Getenv("HA_RSCTMP")
+	if rsctmp == "" {
+		rsctmp = "/run/resource-agents"
+	}
+	_ = os.MkdirAll(rsctmp, 0o755)
 	c := &checker{opts: opts, ex: ex, rsc: rsc, path: path, rep: &Report{Agent: opts.Agent}, out: opts.Out}
 	if c.out == nil {
 		c.out = io.Discard

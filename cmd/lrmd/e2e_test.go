@@ -257,6 +257,18 @@ func TestSystoleAgentsThroughLRMD(t *testing.T) {
 			t.Fatalf("%s still present after stop", ip.addr)
 		}
 	}
+	// ping: two of three hosts answer (192.0.2.99 is on the link but
+	// nobody has it; all traffic stays in the namespace).
+	ping := &lrmv1.Resource{Id: "ping", Class: "ocf", Provider: "systole", Type: "ping"}
+	pp := map[string]string{"host_list": "192.0.2.1 192.0.2.99 fd00:5157::1", "multiplier": "10",
+		"attempts": "1", "timeout": "1", "dampen": "0", "attr_updater": "none"}
+	wantRC(t, execWait(t, d.client, ping, "start", 0, pp), 0)
+	attr, err := os.ReadFile(filepath.Join(d.runDir, "rsctmp", "ping-ping.attr"))
+	if err != nil || strings.TrimSpace(string(attr)) != "pingd=20" {
+		t.Fatalf("ping attribute %q %v", attr, err)
+	}
+	wantRC(t, execWait(t, d.client, ping, "stop", 0, pp), 0)
+
 	dummy := &lrmv1.Resource{Id: "d", Class: "ocf", Provider: "systole", Type: "Dummy"}
 	wantRC(t, execWait(t, d.client, dummy, "start", 0, nil), 0)
 	wantRC(t, execWait(t, d.client, dummy, "monitor", 0, nil), 0)

@@ -66,6 +66,11 @@ func run(args []string, stderr io.Writer) error {
 	if err := os.MkdirAll(*runDir, 0o750); err != nil {
 		return err
 	}
+	// Agents keep state in HA_RSCTMP; systemd-tmpfiles creates it on
+	// distributions that ship resource-agents, lrmd makes sure elsewhere.
+	if err := os.MkdirAll(envOr("HA_RSCTMP", "/run/resource-agents"), 0o755); err != nil {
+		log.Warn("cannot create the agents' state directory", "err", err)
+	}
 	ex.StateFile = filepath.Join(*runDir, "lrmd.pgids")
 	killed, err := executor.ReapOrphans(ex.StateFile)
 	if err != nil {

@@ -252,3 +252,15 @@ func TestGroupLog(t *testing.T) {
 		t.Fatalf("groups %v", got)
 	}
 }
+
+func FuzzReadGroups(f *testing.F) {
+	f.Add([]byte("+ 100 5\n- 100\n+ 7 1\n"))
+	f.Add([]byte("+ -5 x\n- \n+\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for pgid := range readGroups(strings.NewReader(string(b))) {
+			if pgid <= 1 {
+				t.Fatalf("pgid %d accepted: a kill(-pgid) would hit init or everything", pgid)
+			}
+		}
+	})
+}

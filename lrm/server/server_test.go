@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -192,5 +193,34 @@ func TestReplayAndShutdown(t *testing.T) {
 	}
 	if _, _, err := srv.Exec(bg, lrm.Request{Rsc: rsc, Action: "start"}, false); err != ErrStopped {
 		t.Fatalf("exec after stop: %v", err)
+	}
+}
+
+func TestSlowSubscriberIsDropped(t *testing.T) {
+	f := executor.NewFake()
+	srv, err := New(lrm.DefaultConfig(), f, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go srv.Run(ctx)
+	ch, unsub, err := srv.Subscribe(ctx, false, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unsub()
+	for i := range 3 {
+		rsc := lrm.Resource{ID: fmt.Sprintf("r%d", i), Class: "ocf", Provider: "heartbeat", Type: "Dummy"}
+		if _, _, err := srv.Exec(ctx, lrm.Request{Rsc: rsc, Action: "start"}, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := 0
+	for range ch {
+		n++
+	}
+	if n != 1 {
+		t.Fatalf("slow subscriber got %d results before being dropped, want 1 (its buffer)", n)
 	}
 }
