@@ -87,3 +87,14 @@ bench-messaging: ## messagingd in network namespaces (root): throughput, latency
 	@out=$$(SYSTOLE_BENCH=1 $(GO) test -count=1 -timeout 20m -run '^TestBenchMessaging$$' -v ./messaging/e2e/ 2>&1); rc=$$?; \
 	  if [ $$rc -ne 0 ]; then echo "$$out" | tail -50; exit $$rc; fi; \
 	  echo "$$out" | grep -E '^(throughput|latency|idle_cpu|detect_ms) '
+
+PENGINE_BENCH_DIR ?= /tmp/systole-bench-pengine
+bench-pengine: ## policy engine speed: ours vs Pacemaker's crm_simulate on 16x1000, 16x5000, 64x1000 generated CIBs
+	@mkdir -p $(PENGINE_BENCH_DIR)
+	$(GO) build -o $(PENGINE_BENCH_DIR)/crm_simulate ./cmd/crm_simulate
+	@for nr in 16:1000 16:5000 64:1000; do n=$${nr%%:*}; r=$${nr##*:}; f=$(PENGINE_BENCH_DIR)/big-$${n}x$${r}.xml; \
+	  [ -f $$f ] || python3 ../shared/bin/gen_big_cib.py -n $$n -r $$r -o $$f -q; \
+	  /usr/bin/time -f "systole   $${n}x$${r}: %e s wall, %M KiB max RSS" $(PENGINE_BENCH_DIR)/crm_simulate -x $$f -R >/dev/null; \
+	  if [ -x /usr/sbin/crm_simulate ] && [ -z "$(SKIP_PACEMAKER)" ]; then \
+	    /usr/bin/time -f "pacemaker $${n}x$${r}: %e s wall, %M KiB max RSS" /usr/sbin/crm_simulate -x $$f -R >/dev/null 2>&1 || true; fi; \
+	done

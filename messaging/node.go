@@ -164,9 +164,10 @@ type peer struct {
 	gen       uint64
 	maxPkt    uint64
 	win       [replayWords]uint64
-	rs        *stream // their stream, nil until first contact in gen
-	ackSeq    uint64  // their cumulative ack of our stream (our generation)
-	joined    bool    // they acked our current generation at least once
+	rs        *stream   // their stream, nil until first contact in gen
+	ackSeq    uint64    // their cumulative ack of our stream (our generation)
+	joined    bool      // they acked our current generation at least once
+	ackAt     time.Time // last time their ack advanced or was complete
 }
 
 // stream is the receive state of one sender generation.
@@ -393,7 +394,7 @@ func (n *Node) Step(pkt []byte, medium int, now time.Time) error {
 	}
 	switch p.Type {
 	case typeHeartbeat, typeAck:
-		n.handleAcks(pe, p)
+		n.handleAcks(pe, p, now)
 	case typeData:
 		n.handleData(pe, p, now)
 	case typeNack:
@@ -483,12 +484,12 @@ func (n *Node) openStream(pe *peer, first uint64) *stream {
 	return pe.rs
 }
 
-func (n *Node) handleAcks(pe *peer, p *packet) {
+func (n *Node) handleAcks(pe *peer, p *packet, now time.Time) {
 	for _, a := range p.Acks {
 		if a.Node == n.cfg.Node && a.Gen == n.cfg.Generation {
 			seq := min(a.Seq, n.nextSeq-1)
-			if !pe.joined || seq > pe.ackSeq {
-				pe.ackSeq, pe.joined = seq, true
+			if !pe.joined || seq > pe.ackSeq || seq == n.nextSeq-1 {
+				pe.ackSeq, pe.joined, pe.ackAt = max(seq, pe.ackSeq), true, now
 			}
 		}
 	}
@@ -643,20 +644,23 @@ func (n *Node) handleLost(pe *peer, p *packet, now time.Time) {
 		return
 	}
 	for _, r := range p.Ranges {
-		if r.First > rs.expected || r.Last < rs.expected {
+		// A sender reports only seqs it has sent, and its packet's nextseq
+		// has already raised rs.high past them; clamp anyway so a buggy
+		// peer cannot make us skip the future.
+		last := min(r.Last, rs.high)
+		if r.First > rs.expected || last < rs.expected {
 			continue
 		}
-		n.stats.LostReceived += r.Last - rs.expected + 1
-		n.log.Error("irretrievably lost messages", "peer", pe.name, "gen", pe.gen, "first", rs.expected, "last", r.Last)
-		n.rd.Lost = append(n.rd.Lost, LostEvent{From: pe.name, Generation: pe.gen, First: rs.expected, Last: r.Last})
-		for s := rs.expected; s <= r.Last; s++ {
-			delete(rs.buf, s)
+		n.stats.LostReceived += last - rs.expected + 1
+		n.log.Error("irretrievably lost messages", "peer", pe.name, "gen", pe.gen, "first", rs.expected, "last", last)
+		n.rd.Lost = append(n.rd.Lost, LostEvent{From: pe.name, Generation: pe.gen, First: rs.expected, Last: last})
+		for s := range rs.buf {
+			if s <= last {
+				delete(rs.buf, s)
+			}
 		}
-		rs.expected = r.Last + 1
+		rs.expected = last + 1
 		rs.asmActive = false
-		if rs.high < r.Last {
-			rs.high = r.Last
-		}
 		rs.ackDue = true
 		n.deliver(pe, rs)
 	}
@@ -725,10 +729,27 @@ func (n *Node) acks() []ackEntry {
 	return out
 }
 
+// emitAcks sends the acks in a packet of type typ, split over several
+// packets (the first of type typ, the rest acks) so that none exceeds
+// MaxPacket however many and however long the node names.
+func (n *Node) emitAcks(typ ptype, media []int) {
+	acks := n.acks()
+	budget := n.cfg.MaxPacket - n.codec.overhead(n.cfg.Node, "", "")
+	for first := true; first || len(acks) > 0; first = false {
+		k, size := 0, 0
+		for k < len(acks) && k < 255 && size+1+len(acks[k].Node)+16 <= budget {
+			size += 1 + len(acks[k].Node) + 16
+			k++
+		}
+		n.emit(&packet{Type: typ, Acks: acks[:k]}, media)
+		acks, typ = acks[k:], typeAck
+	}
+}
+
 func (n *Node) flushAcks() {
 	for _, p := range n.order {
 		if p.rs != nil && p.rs.ackDue {
-			n.emit(&packet{Type: typeAck, Acks: n.acks()}, n.dataMedia())
+			n.emitAcks(typeAck, n.dataMedia())
 			return
 		}
 	}
@@ -736,13 +757,20 @@ func (n *Node) flushAcks() {
 
 // windowLow returns the lowest cumulative ack of the live peers that can
 // still catch up from history; sending is held while nextSeq-1-windowLow
-// reaches Window.
-func (n *Node) windowLow() uint64 {
+// reaches Window. A peer whose ack has not moved for Deadtime while data
+// is outstanding (it hears us no more, though we hear it: a one-way
+// failure) stops holding the others back; it catches up from history
+// later, or gets a lost report.
+func (n *Node) windowLow(now time.Time) uint64 {
 	low := n.nextSeq - 1
 	for _, p := range n.order {
-		if p.state == PeerUp && p.joined && p.ackSeq+1 >= n.histLow && p.ackSeq < low {
-			low = p.ackSeq
+		if p.state != PeerUp || !p.joined || p.ackSeq+1 < n.histLow || p.ackSeq >= low {
+			continue
 		}
+		if now.Sub(p.ackAt) >= n.cfg.Deadtime {
+			continue
+		}
+		low = p.ackSeq
 	}
 	return low
 }
@@ -751,7 +779,7 @@ func (n *Node) pump(now time.Time) {
 	if len(n.queue) == 0 {
 		return
 	}
-	low := n.windowLow()
+	low := n.windowLow(now)
 	media := n.dataMedia()
 	for len(n.queue) > 0 {
 		if n.nextSeq-1-low >= uint64(n.cfg.Window) {
@@ -784,7 +812,7 @@ func (n *Node) pump(now time.Time) {
 func (n *Node) Tick(now time.Time) {
 	if n.lastHB.IsZero() || now.Sub(n.lastHB) >= n.cfg.Keepalive {
 		n.lastHB = now
-		n.emit(&packet{Type: typeHeartbeat, Acks: n.acks()}, n.allMedia())
+		n.emitAcks(typeHeartbeat, n.allMedia())
 	}
 	for _, p := range n.order {
 		switch p.state {
@@ -827,33 +855,45 @@ func (n *Node) Tick(now time.Time) {
 // NextDeadline returns the latest time by which Tick must be called for
 // the timers to be exact.
 func (n *Node) NextDeadline() time.Time {
-	d := n.lastHB.Add(n.cfg.Keepalive)
 	if n.lastHB.IsZero() {
 		return n.start
 	}
-	early := func(t time.Time) {
-		if !t.IsZero() && t.Before(d) {
-			d = t
+	d := n.lastHB.Add(n.cfg.Keepalive)
+	var warnBase, deadBase time.Time // earliest last-heard times; Add once at the end
+	earliest := func(cur *time.Time, t time.Time) {
+		if !t.IsZero() && (cur.IsZero() || t.Before(*cur)) {
+			*cur = t
 		}
 	}
+	unknown := false
 	for _, p := range n.order {
 		switch p.state {
 		case PeerUnknown:
-			early(n.start.Add(n.cfg.Initdead))
+			unknown = true
 		case PeerUp:
-			early(p.lastHeard.Add(n.cfg.Deadtime))
-			if !p.late {
-				early(p.lastHeard.Add(n.cfg.Warntime))
+			if p.late {
+				earliest(&deadBase, p.lastHeard)
+			} else {
+				earliest(&warnBase, p.lastHeard) // warntime <= deadtime
 			}
-			for _, l := range p.links {
-				if l.up {
-					early(l.lastHeard.Add(n.cfg.Deadtime))
+			for i := range p.links {
+				if p.links[i].up {
+					earliest(&deadBase, p.links[i].lastHeard)
 				}
 			}
 			if p.rs != nil {
-				early(p.rs.nackAt)
+				earliest(&d, p.rs.nackAt)
 			}
 		}
+	}
+	if unknown {
+		earliest(&d, n.start.Add(n.cfg.Initdead))
+	}
+	if !warnBase.IsZero() {
+		earliest(&d, warnBase.Add(n.cfg.Warntime))
+	}
+	if !deadBase.IsZero() {
+		earliest(&d, deadBase.Add(n.cfg.Deadtime))
 	}
 	return d
 }

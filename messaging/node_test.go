@@ -3,6 +3,7 @@ package messaging
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -278,4 +279,74 @@ func TestSendErrors(t *testing.T) {
 	if m := a.Ready().Messages; len(m) != 1 || m[0].From != "a" {
 		t.Fatalf("local delivery: %+v", m)
 	}
+}
+
+func TestHeartbeatFitsMaxPacket(t *testing.T) {
+	// 60 nodes with 200-byte names: the acks cannot fit one packet.
+	var names []string
+	for i := range 60 {
+		names = append(names, fmt.Sprintf("%0200d", i))
+	}
+	mk := func(self string) *Node {
+		c := DefaultConfig()
+		c.Node, c.Nodes, c.Generation, c.Media = self, names, 1, []Medium{{Name: "m"}}
+		n, err := NewNode(c, testKeys(), rand.New(rand.NewPCG(1, 2)), simEpoch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	nodes := make([]*Node, len(names))
+	for i := range names {
+		nodes[i] = mk(names[i])
+	}
+	for step := range 3 {
+		now := simEpoch.Add(time.Duration(step) * 100 * time.Millisecond)
+		var pkts [][]byte
+		for _, n := range nodes {
+			n.Tick(now)
+			for _, p := range n.Ready().Packets {
+				if len(p.Data) > 1400 {
+					t.Fatalf("packet of %d bytes", len(p.Data))
+				}
+				pkts = append(pkts, p.Data)
+			}
+		}
+		for _, n := range nodes {
+			for _, p := range pkts {
+				_ = n.Step(p, 0, now)
+			}
+			n.Ready()
+		}
+	}
+	// Everybody acked everybody: each node is joined in every other's view.
+	for _, n := range nodes[1:] {
+		if !nodes[0].peers[n.cfg.Node].joined {
+			t.Fatalf("no ack from %.8s...", n.cfg.Node)
+		}
+	}
+}
+
+// TestOneWayFailureDoesNotStall: n3 no longer hears n1 but n1 still hears
+// n3 (so n3 stays up for n1). n1's flow control must not wait for n3's
+// acks forever: n2 keeps receiving.
+func TestOneWayFailureDoesNotStall(t *testing.T) {
+	s := newSimNet(t, 5, 3, []Medium{{Name: "a"}})
+	for i := range s.nodes {
+		s.start(i)
+	}
+	s.run(s.now.Add(500 * time.Millisecond))
+	s.cut[[2]int{0, 2}] = true
+	for range 2000 {
+		s.send(0, "", 600)
+	}
+	s.run(s.now.Add(5 * time.Second))
+	got := s.delivered[pairKey{from: "n1", to: "n2", fromInc: 1, toInc: 1}]
+	if len(got) != 2000 {
+		t.Fatalf("n2 received %d of 2000 messages", len(got))
+	}
+	if v := s.nodes[0].view["n3"]; !v.up {
+		t.Fatal("n3 should still be up for n1")
+	}
+	s.check()
 }

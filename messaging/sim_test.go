@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -52,6 +53,7 @@ type simNode struct {
 	sent  int // app message counter of this incarnation
 	view  map[string]simView
 	since time.Time // incarnation start
+	next  time.Time // cached NextDeadline, refreshed in drain
 }
 
 // simView is a node's view of a peer: up or not, for which incarnation,
@@ -90,6 +92,7 @@ type simNet struct {
 	cutMed   map[int]bool    // media whose packets are all dropped
 	keys     *Keys
 	cfgMod   func(*Config)
+	trace    *strings.Builder // scenario scripts: event trace
 
 	sent      map[pairKey][]sentMsg // what from-incarnation sent, per receiver incarnation at send time... filled at check
 	senderLog map[string][]sentMsg  // by "name/inc"
@@ -139,7 +142,7 @@ func (s *simNet) start(i int) {
 	if err != nil {
 		s.t.Fatalf("seed %d: %v", s.seed, err)
 	}
-	sn.node, sn.view, sn.since = nd, map[string]simView{}, s.now
+	sn.node, sn.view, sn.since, sn.next = nd, map[string]simView{}, s.now, nd.NextDeadline()
 }
 
 func (s *simNet) crash(i int) { s.nodes[i].node = nil }
@@ -188,6 +191,8 @@ func (s *simNet) send(i int, dest string, size int) {
 func (s *simNet) drain(i int) {
 	sn := s.nodes[i]
 	rd := sn.node.Ready()
+	sn.next = sn.node.NextDeadline()
+	s.traceReady(sn, rd)
 	for _, p := range rd.Packets {
 		for j, other := range s.nodes {
 			if j == i || other.node == nil || s.cut[[2]int{i, j}] || s.cutMed[p.Medium] {
@@ -208,7 +213,7 @@ func (s *simNet) drain(i int) {
 		}
 	}
 	for _, m := range rd.Messages {
-		if m.From == sn.name {
+		if m.From == sn.name || m.Channel != "test" {
 			continue
 		}
 		from := s.nodes[s.byName[m.From]]
@@ -258,10 +263,8 @@ func (s *simNet) run(until time.Time) {
 			next = s.q[0].at
 		}
 		for _, n := range s.nodes {
-			if n.node != nil {
-				if d := n.node.NextDeadline(); d.Before(next) {
-					next = d
-				}
+			if n.node != nil && n.next.Before(next) {
+				next = n.next
 			}
 		}
 		if !next.After(s.now) {
@@ -280,7 +283,7 @@ func (s *simNet) run(until time.Time) {
 			}
 		}
 		for i, n := range s.nodes {
-			if n.node != nil && !n.node.NextDeadline().After(s.now) {
+			if n.node != nil && !n.next.After(s.now) {
 				n.node.Tick(s.now)
 				s.drain(i)
 			}
@@ -353,9 +356,12 @@ func simSeed(i int) uint64 {
 
 // runScenario is one seeded random fault schedule.
 func runScenario(t testing.TB, seed uint64) *simNet {
-	media := []Medium{{Name: "a"}, {Name: "b"}}
 	rng := rand.New(rand.NewPCG(seed, 7))
-	nodes := 2 + rng.IntN(3)
+	return runScenarioN(t, seed, rng, 2+rng.IntN(3))
+}
+
+func runScenarioN(t testing.TB, seed uint64, rng *rand.Rand, nodes int) *simNet {
+	media := []Medium{{Name: "a"}, {Name: "b"}}
 	s := newSimNet(t, seed, nodes, media)
 	s.loss = rng.Float64() * 0.30
 	s.dup = rng.Float64() * 0.2
@@ -381,7 +387,7 @@ func runScenario(t testing.TB, seed uint64) *simNet {
 		}
 		if faults > 0 && rng.IntN(steps) < 2 {
 			faults--
-			switch rng.IntN(3) {
+			switch rng.IntN(5) {
 			case 0:
 				a := rng.IntN(nodes)
 				var rest []int
@@ -402,6 +408,17 @@ func runScenario(t testing.TB, seed uint64) *simNet {
 				s.loss = 0.5 // a burst of heavy loss
 				s.run(s.now.Add(time.Duration(50+rng.IntN(400)) * time.Millisecond))
 				s.loss = rng.Float64() * 0.30
+			case 3: // one-way cut: i hears j, j does not hear i
+				i, j := rng.IntN(nodes), rng.IntN(nodes)
+				if i != j {
+					s.cut[[2]int{i, j}] = true
+				}
+				s.run(s.now.Add(time.Duration(100+rng.IntN(1500)) * time.Millisecond))
+				s.heal()
+			case 4: // one medium fails for everybody
+				s.cutMed = map[int]bool{rng.IntN(len(media)): true}
+				s.run(s.now.Add(time.Duration(100+rng.IntN(2000)) * time.Millisecond))
+				s.cutMed = nil
 			}
 		}
 		_ = step
@@ -413,7 +430,7 @@ func runScenario(t testing.TB, seed uint64) *simNet {
 }
 
 func TestSimRandomFaults(t *testing.T) {
-	runs := simRuns(t, 1000)
+	runs := simRuns(t, 2000)
 	var delivered, lostPairs int
 	for i := range runs {
 		s := runScenario(t, simSeed(i))
@@ -423,4 +440,14 @@ func TestSimRandomFaults(t *testing.T) {
 		lostPairs += len(s.lost)
 	}
 	t.Logf("%d runs, %d messages delivered, %d pairs with lost reports", runs, delivered, lostPairs)
+}
+
+// TestSimLargeCluster runs a few schedules with 16 nodes, the size the
+// architecture targets.
+func TestSimLargeCluster(t *testing.T) {
+	runs := max(1, simRuns(t, 2000)/400)
+	for i := range runs {
+		seed := simSeed(i) + 1_000_000
+		runScenarioN(t, seed, rand.New(rand.NewPCG(seed, 7)), 16)
+	}
 }

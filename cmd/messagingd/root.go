@@ -25,6 +25,7 @@ type options struct {
 	node     string
 	logLevel string
 	cpuProf  string
+	realtime int
 }
 
 func (o *options) AddFlags(fs *pflag.FlagSet) {
@@ -34,6 +35,7 @@ func (o *options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.socket, "socket", client.DefaultSocket, "unix socket of the local API")
 	fs.StringVar(&o.node, "node", "", "this node's name (default: the host name)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.IntVar(&o.realtime, "realtime", 10, "SCHED_RR priority (1-99) so that failure detection keeps its timing under load; 0 keeps normal scheduling")
 	fs.StringVar(&o.cpuProf, "cpuprofile", "", "write a CPU profile to this file until exit (diagnostics)")
 	_ = fs.MarkHidden("cpuprofile")
 }
@@ -96,6 +98,11 @@ func run(cmd *cobra.Command, o *options) error {
 			m.Close()
 		}
 		return err
+	}
+	if o.realtime > 0 {
+		if err := setRealtime(o.realtime); err != nil {
+			log.Warn("realtime scheduling not available; detection may be late under load", "err", err)
+		}
 	}
 	if o.cpuProf != "" {
 		f, err := os.Create(o.cpuProf)

@@ -16,6 +16,7 @@ package client
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -38,7 +39,11 @@ type Client struct {
 // Dial connects to the messagingd API socket at path. The connection is
 // made lazily; calls fail with codes.Unavailable while the daemon is down.
 func Dial(path string) (*Client, error) {
-	conn, err := grpc.NewClient("unix://"+path,
+	abs, err := filepath.Abs(path) // a relative unix:// target would parse as an authority
+	if err != nil {
+		return nil, fmt.Errorf("client: dial %s: %w", path, err)
+	}
+	conn, err := grpc.NewClient("unix://"+abs,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessage), grpc.MaxCallSendMsgSize(maxMessage)))
 	if err != nil {

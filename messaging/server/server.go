@@ -221,13 +221,16 @@ func (s *Server) loop(ctx context.Context) error {
 			return nil
 		case p := <-s.in:
 			s.step(p)
-			for more := true; more; { // batch what is already queued
+			// Take what is already queued, but a bounded batch, so that a
+			// flood of packets cannot starve the heartbeat timer.
+			for k := 0; k < 256; k++ {
 				select {
 				case p := <-s.in:
 					s.step(p)
+					continue
 				default:
-					more = false
 				}
+				break
 			}
 		case f := <-s.calls:
 			f()
@@ -268,10 +271,31 @@ func (s *Server) drain() {
 		return
 	}
 	rd := s.node.Ready()
-	for _, p := range rd.Packets {
-		if err := s.media[p.Medium].Send(p.Data); err != nil {
-			s.sendErr++
-			s.log.Debug("send failed", "medium", s.names[p.Medium], "err", err)
+	if len(rd.Packets) > 0 {
+		perMedium := make([][][]byte, len(s.media))
+		for _, p := range rd.Packets {
+			perMedium[p.Medium] = append(perMedium[p.Medium], p.Data)
+		}
+		for m, pkts := range perMedium {
+			if len(pkts) == 0 {
+				continue
+			}
+			var err error
+			if b, ok := s.media[m].(transport.BatchSender); ok && len(pkts) > 1 {
+				if err = b.SendBatch(pkts); err != nil {
+					s.sendErr += uint64(len(pkts)) // an upper bound: some may have left
+				}
+			} else {
+				for _, p := range pkts {
+					if e := s.media[m].Send(p); e != nil {
+						s.sendErr++
+						err = e
+					}
+				}
+			}
+			if err != nil {
+				s.log.Debug("send failed", "medium", s.names[m], "err", err)
+			}
 		}
 	}
 	for _, m := range rd.Messages {

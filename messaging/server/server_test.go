@@ -110,7 +110,6 @@ func TestServerEndToEndInMemory(t *testing.T) {
 			t.Fatalf("snapshot: %v %v", ev, err)
 		}
 	}
-	time.Sleep(50 * time.Millisecond) // let the subscription register
 	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
 	for i, p := range [][]byte{[]byte("hello"), big, []byte("bye")} {
 		dest := ""

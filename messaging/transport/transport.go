@@ -25,3 +25,9 @@ type Transport interface {
 	// Close releases the medium and unblocks Recv. Safe to call twice.
 	Close() error
 }
+
+// BatchSender is implemented by transports that can hand several packets
+// to the kernel in one system call (sendmmsg). Same rules as Send.
+type BatchSender interface {
+	SendBatch(pkts [][]byte) error
+}

@@ -18,6 +18,12 @@ type UDP struct {
 	name  string
 	conn  *net.UDPConn
 	dests []netip.AddrPort
+	// batch writes with sendmmsg; nil for dual-stack unicast sockets,
+	// where x/net would encode IPv4 destinations as AF_INET.
+	batch interface {
+		WriteBatch([]ipv4.Message, int) (int, error)
+	}
+	addrs []net.Addr // dests as net.Addr, for batches
 }
 
 // socketBuffer is requested for receive and send buffers so that a full
@@ -100,6 +106,7 @@ func NewBcast(iface string, port int) (*UDP, error) {
 	if u.conn, err = listen("udp4", fmt.Sprintf("0.0.0.0:%d", port), iface, true); err != nil {
 		return nil, fmt.Errorf("transport: bcast %s: %w", iface, err)
 	}
+	u.enableBatch(ipv4.NewPacketConn(u.conn))
 	return u, nil
 }
 
@@ -133,6 +140,7 @@ func NewMcast(iface string, group netip.Addr, port, ttl int, loop bool) (*UDP, e
 		}
 		p := ipv4.NewPacketConn(u.conn)
 		err = errors.Join(p.JoinGroup(ifi, gaddr), p.SetMulticastInterface(ifi), p.SetMulticastTTL(ttl), p.SetMulticastLoopback(loop))
+		u.enableBatch(p)
 	} else {
 		if u.conn, err = listen("udp6", fmt.Sprintf("[::]:%d", port), iface, false); err != nil {
 			return nil, fmt.Errorf("transport: %s: %w", name, err)
@@ -144,6 +152,7 @@ func NewMcast(iface string, group netip.Addr, port, ttl int, loop bool) (*UDP, e
 				u.dests[i] = netip.AddrPortFrom(group.WithZone(iface), uint16(port))
 			}
 		}
+		u.enableBatch(p)
 	}
 	if err != nil {
 		u.conn.Close()
@@ -152,8 +161,58 @@ func NewMcast(iface string, group netip.Addr, port, ttl int, loop bool) (*UDP, e
 	return u, nil
 }
 
+func (u *UDP) enableBatch(b interface {
+	WriteBatch([]ipv4.Message, int) (int, error)
+}) {
+	u.batch = b
+	for _, d := range u.dests {
+		u.addrs = append(u.addrs, net.UDPAddrFromAddrPort(d))
+	}
+}
+
 // Name implements Transport.
 func (u *UDP) Name() string { return u.name }
+
+// SendBatch implements BatchSender: all packets to every destination,
+// with as few system calls as the kernel allows.
+func (u *UDP) SendBatch(pkts [][]byte) error {
+	if u.batch == nil {
+		var errs []error
+		for _, p := range pkts {
+			if err := u.Send(p); err != nil {
+				if errors.Is(err, ErrClosed) {
+					return err
+				}
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(errs...)
+	}
+	msgs := make([]ipv4.Message, 0, len(pkts)*len(u.addrs))
+	for _, p := range pkts {
+		for _, a := range u.addrs {
+			msgs = append(msgs, ipv4.Message{Buffers: [][]byte{p}, Addr: a})
+		}
+	}
+	for len(msgs) > 0 {
+		n, err := u.batch.WriteBatch(msgs, 0)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return ErrClosed
+			}
+			// Skip the failing datagram (e.g. ENOBUFS): a lost packet.
+			n++
+			if n > len(msgs) {
+				n = len(msgs)
+			}
+			if len(msgs) == n {
+				return fmt.Errorf("transport: %s: %w", u.name, err)
+			}
+		}
+		msgs = msgs[n:]
+	}
+	return nil
+}
 
 // Send implements Transport: one datagram per destination. Errors of
 // individual destinations (unreachable, no buffer space) are joined.
