@@ -27,6 +27,7 @@ const (
 	MsgLeave MessageType = 5
 )
 
+// String returns the message type name used in logs.
 func (t MessageType) String() string {
 	switch t {
 	case MsgState:

@@ -41,6 +41,7 @@ func (v View) Equal(w View) bool {
 		v.Quorum == w.Quorum && slices.Equal(v.Members, w.Members)
 }
 
+// String formats the view for logs and simulator traces.
 func (v View) String() string {
 	q := "noquorum"
 	if v.Quorum {
@@ -474,7 +475,18 @@ func (n *Node) stepState(m *Message) {
 	for _, r := range m.Reports {
 		o := int(r.Origin)
 		if o == n.self {
-			continue // our own report is authoritative
+			// Our own report is authoritative, but a report of ours newer than the one
+			// we hold means our HardState was lost: move past it, or peers would ignore
+			// our reports for good.
+			if newer(r, n.reports[n.self]) {
+				n.log.Warn("report from a later incarnation of this node: hard state was lost", "incarnation", r.Incarnation)
+				n.hs.Incarnation = r.Incarnation + 1
+				n.hsDirty = true
+				own := &n.reports[n.self]
+				own.Incarnation, own.Seq = n.hs.Incarnation, own.Seq+1
+				n.ownChanged = true
+			}
+			continue
 		}
 		if n.have.has(o) && !newer(r, n.reports[o]) {
 			continue

@@ -310,3 +310,59 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestFlapDamping(t *testing.T) {
+	tn := newTestNet(t, nil, "a", "b", "c")
+	tn.run(3 * time.Second)
+	hold := func() time.Duration { return tn.nodes["a"].Peers()[1].HoldDown }
+	flap := func() {
+		tn.cut("c", "a")
+		tn.cut("a", "c")
+		tn.run(time.Second)
+		tn.hears["c"]["a"], tn.hears["a"]["c"] = true, true
+	}
+	flap() // c was never down before: the first down is not a flap
+	if hold() != 2*time.Second {
+		t.Fatalf("hold-down %v after the first outage", hold())
+	}
+	tn.run(3 * time.Second) // counted up again after 2s
+	for i, want := range []time.Duration{4, 8, 16, 16} {
+		flap() // down again soon after coming back
+		if got := hold(); got != want*time.Second {
+			t.Fatalf("flap %d: hold-down %v, want %v", i+1, got, want*time.Second)
+		}
+		tn.run(want*time.Second + 200*time.Millisecond)
+		if !tn.nodes["a"].Peers()[1].Counted {
+			t.Fatalf("flap %d: c not counted after its hold-down", i+1)
+		}
+	}
+	tn.run(70 * time.Second) // stable for four hold-downs: damping resets
+	if hold() != 2*time.Second {
+		t.Fatalf("hold-down %v after a stable minute, want 2s", hold())
+	}
+}
+
+// TestLostHardState: a node restarted without its hard state (wiped disk) learns its old
+// incarnation from its peers' relayed reports, moves past it and rejoins.
+func TestLostHardState(t *testing.T) {
+	tn := newTestNet(t, nil, "a", "b", "c")
+	tn.run(5 * time.Second)
+	for range 3 { // a few restarts push c's incarnation up
+		tn.nodes["c"] = nil
+		tn.run(3 * time.Second)
+		tn.start("c", nil)
+		tn.run(5 * time.Second)
+	}
+	old := tn.hs["c"].Incarnation
+	tn.nodes["c"] = nil
+	tn.run(3 * time.Second)
+	tn.hs["c"] = HardState{}
+	tn.start("c", nil)
+	tn.run(10 * time.Second)
+	if got := tn.hs["c"].Incarnation; got <= old {
+		t.Fatalf("incarnation %d after losing hard state, want above %d", got, old)
+	}
+	if m := tn.members("c"); len(m) != 3 {
+		t.Fatalf("c did not rejoin: %v", tn.nodes["c"].View())
+	}
+}

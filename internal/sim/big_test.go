@@ -125,3 +125,31 @@ func TestFlappingDamped(t *testing.T) {
 		})
 	}
 }
+
+// TestSixtyFourNodesMessaging runs 64 nodes over the real messaging core: one view, a crash
+// (63-node view), a restart (64 again).
+func TestSixtyFourNodesMessaging(t *testing.T) {
+	if testing.Short() {
+		t.Skip("64 nodes over the messaging core take seconds")
+	}
+	start := time.Now()
+	var r Runner
+	for _, cmd := range []string{"cluster nodes=64 seed=3 link=messaging", "converge", "crash n10", "stabilize", "views", "restart n10", "converge"} {
+		out, err := r.Exec(cmd)
+		if err != nil {
+			t.Fatalf("%s: %v", cmd, err)
+		}
+		r.C.SetQuiet(true)
+		if cmd == "views" {
+			for i, line := range strings.Split(out, "\n") {
+				if i != 9 && !strings.Contains(line, "votes=63 quorum") {
+					t.Fatalf("after crashing n10: %s", line)
+				}
+			}
+		}
+	}
+	if len(r.C.Violations) > 0 {
+		t.Fatalf("violations:\n%s", strings.Join(r.C.Violations, "\n"))
+	}
+	t.Logf("64 nodes over messaging: %v virtual, %d events, %.1fs", r.C.Now(), r.C.Events, time.Since(start).Seconds())
+}

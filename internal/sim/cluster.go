@@ -68,6 +68,8 @@ type simNode struct {
 	view     membership.View
 	viewIdx  []int // member indices of view
 	sawAll   bool  // installed a view of every node since the last start (wait for all)
+	sent     int   // membership messages sent (all incarnations)
+	sentMark int   // sent at the start of the steady-state traffic window
 	installs int
 	// minoritySince is when this node last became part of a minority (zero if not).
 	minoritySince time.Time
@@ -134,10 +136,17 @@ type Cluster struct {
 	Violations []string
 	// Events counts processed events.
 	Events uint64
+	// SteadyChecks counts steady-state checks (see checkSteady).
+	SteadyChecks int
 	// Installs counts views installed on any node.
 	Installs    int
 	lastInstall time.Time
 	free        []*event
+	// changedAt is the last change of links or of the set of running nodes; steadyChecked
+	// says the steady-state check ran since.
+	changedAt     time.Time
+	steadyChecked bool
+	rateAt        time.Time // when the steady-state traffic window ends (zero: none)
 }
 
 // New builds a cluster and starts every node at virtual time zero.
@@ -232,7 +241,10 @@ func (c *Cluster) start(i int) error {
 		}
 	}
 	nd.core = core
-	nd.link = c.opts.NewLink(nd.name, peers, c.opts.Link)
+	nd.link = c.opts.NewLink(LinkParams{
+		Self: nd.name, Peers: peers, Config: c.opts.Link, Generation: uint64(nd.gen + 1),
+		Rand: rand.New(rand.NewSource(c.rng.Int63())), Now: c.now,
+	})
 	nd.alive = true
 	nd.gen++
 	nd.view, nd.viewIdx, nd.sawAll = membership.View{}, nil, false
@@ -319,6 +331,7 @@ func (c *Cluster) pump(nd *simNode) {
 			for _, m := range rd.Messages {
 				nd.link.Send(c.now, m.To, m.Payload)
 			}
+			nd.sent += len(rd.Messages)
 			if rd.View != nil {
 				c.installed(nd, *rd.View)
 			}
@@ -502,6 +515,9 @@ func (c *Cluster) minority(i int) bool {
 
 // topologyChanged re-evaluates which nodes are in a minority after a network change.
 func (c *Cluster) topologyChanged() {
+	c.changedAt = c.now
+	c.steadyChecked = false
+	c.rateAt = time.Time{}
 	for i, nd := range c.nodes {
 		if !nd.alive || !c.minority(i) {
 			nd.minoritySince = time.Time{}
@@ -533,6 +549,7 @@ func (c *Cluster) checkPeriodic() {
 		return
 	}
 	c.checkStaleViews()
+	c.checkSteady()
 	for _, nd := range c.nodes {
 		if !nd.alive || nd.minoritySince.IsZero() || !nd.view.Quorum {
 			continue
@@ -570,6 +587,59 @@ func (c *Cluster) checkStaleViews() {
 					c.violate("%s still holds %v with %s and %s, cut %s>%s for %v", nd.name, nd.view, a, b, a, b, d)
 				}
 			}
+		}
+	}
+}
+
+// checkSteady: once the network has been unchanged and loss-free for ConvergeBound, every
+// running node's view is installed, identically, on every one of its members (whatever the
+// topology: partitions, asymmetric cuts).
+func (c *Cluster) checkSteady() {
+	since := c.changedAt
+	if c.netAt.After(since) {
+		since = c.netAt
+	}
+	if c.steadyChecked && !c.rateAt.IsZero() && !c.now.Before(c.rateAt) {
+		c.checkSteadyTraffic()
+	}
+	if c.steadyChecked || c.now.Sub(since) < c.ConvergeBound() {
+		return
+	}
+	c.steadyChecked = true
+	c.rateAt = c.now.Add(steadyWindow)
+	for _, nd := range c.nodes {
+		nd.sentMark = nd.sent
+	}
+	c.SteadyChecks++
+	for _, nd := range c.nodes {
+		if !nd.alive {
+			continue
+		}
+		if nd.view.Number == 0 {
+			c.violate("steady network: %s has no view", nd.name)
+			continue
+		}
+		for _, m := range nd.viewIdx {
+			o := c.nodes[m]
+			if !o.alive || o.view.Number != nd.view.Number || o.view.Coordinator != nd.view.Coordinator {
+				c.violate("steady network: %s holds %v but member %s holds %v (alive=%v)", nd.name, nd.view, o.name, o.view, o.alive)
+				break
+			}
+		}
+	}
+}
+
+// steadyWindow is how long the steady-state traffic check measures.
+const steadyWindow = 5 * time.Second
+
+// checkSteadyTraffic: on a steady network the membership layer is quiet: each node sends
+// its periodic state broadcast and nothing else (allowing one extra message per interval).
+func (c *Cluster) checkSteadyTraffic() {
+	c.rateAt = time.Time{}
+	limit := 2 * int(steadyWindow/c.mcfg[0].ReportInterval)
+	for _, nd := range c.nodes {
+		if n := nd.sent - nd.sentMark; nd.alive && n > limit {
+			c.violate("steady network: %s sent %d membership messages in %v (limit %d)", nd.name, n, steadyWindow, limit)
 		}
 	}
 }
@@ -635,10 +705,15 @@ func (c *Cluster) SetLoss(a, b int, p float64) {
 		}
 	}
 	c.netAt = c.now
+	c.steadyChecked, c.rateAt = false, time.Time{}
 }
 
 // SetDup sets the probability that a packet is delivered twice.
-func (c *Cluster) SetDup(p float64) { c.dup = p; c.netAt = c.now }
+func (c *Cluster) SetDup(p float64) {
+	c.dup = p
+	c.netAt = c.now
+	c.steadyChecked, c.rateAt = false, time.Time{}
+}
 
 // Crash stops node i; its persisted hard state survives.
 func (c *Cluster) Crash(i int) {

@@ -9,9 +9,12 @@
 //     network: per directed link cut flags, loss probabilities, a global duplication
 //     probability and a delay range. A node crash drops its in-memory cores and keeps its
 //     persisted membership.HardState ("disk"); a restart builds new cores from it.
-//   - Link: the seam to the messaging layer. The simulator ships a minimal heartbeat link
-//     (a heartbeat every keepalive, a peer is down after deadtime of silence); the real
-//     messaging core can implement Link and replace it through Options.NewLink.
+//   - Link: the seam to the messaging layer. NewHeartbeatLink is a minimal stand-in (a
+//     heartbeat every keepalive, a peer is down after deadtime of silence, no
+//     retransmission); NewMessagingLink runs the real messaging core (messaging.Node:
+//     HMAC-signed packets, generations, reliable per-sender delivery with NACK and
+//     retransmit) over one simulated broadcast medium. Scripts choose with
+//     "cluster ... link=messaging".
 //   - Runner: datadriven-style scripts (testdata/*.txt): partition, heal, cut a>b (b stops
 //     hearing a), cut a<>b, drop, dup, crash, restart, tick N, run D, stabilize, converge,
 //     flap, views, installs. The trace of view installs is the expected output;
@@ -31,8 +34,14 @@
 //     still holds such a view quorumBound() after the cut.
 //   - Minority: on a loss-free network, a node whose two-way reachable alive nodes hold
 //     no majority of votes does not claim quorum for longer than quorumBound().
+//   - Steady state: once the network has been unchanged and loss-free for
+//     ConvergeBound(), whatever the topology (partitions, asymmetric cuts), every running
+//     node's view is installed, identically, on every one of its members, and for the
+//     next 5 s no node sends more than two membership messages per report interval.
 //   - Convergence: after heal (and restart of every node), every node installs one view of
 //     all nodes within ConvergeBound().
+//   - Two-node mode: a node claims quorum only after it installed a view of both nodes
+//     since its last start (wait for all).
 //
 // A failing random schedule is reported with its seed; go test ./internal/sim -run
 // TestRandomSchedules -sim.seed=N replays it and prints its commands.

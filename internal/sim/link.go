@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"math/rand"
 	"slices"
 	"time"
 )
@@ -60,8 +61,23 @@ type LinkConfig struct {
 	Deadtime time.Duration
 }
 
-// LinkFactory builds the link of node self over peers; restarts build a new one.
-type LinkFactory func(self string, peers []string, cfg LinkConfig) Link
+// LinkParams is what a LinkFactory gets to build one node's link.
+type LinkParams struct {
+	// Self is the node; Peers are the other configured nodes.
+	Self  string
+	Peers []string
+	// Config holds the liveness timers.
+	Config LinkConfig
+	// Generation grows at every (re)start of the node.
+	Generation uint64
+	// Rand is the link's own source, seeded from the simulation seed.
+	Rand *rand.Rand
+	// Now is the virtual time of the start.
+	Now time.Time
+}
+
+// LinkFactory builds a node's link; restarts build a new one.
+type LinkFactory func(LinkParams) Link
 
 const (
 	pktHeartbeat byte = 0
@@ -84,16 +100,16 @@ type heartbeatLink struct {
 }
 
 // NewHeartbeatLink returns the simulator's heartbeat link; it is the default LinkFactory.
-func NewHeartbeatLink(self string, peers []string, cfg LinkConfig) Link {
+func NewHeartbeatLink(p LinkParams) Link {
 	l := &heartbeatLink{
-		self:      self,
-		peers:     slices.Clone(peers),
-		cfg:       cfg,
-		index:     make(map[string]int, len(peers)),
-		lastHeard: make([]time.Time, len(peers)),
-		up:        make([]bool, len(peers)),
+		self:      p.Self,
+		peers:     slices.Clone(p.Peers),
+		cfg:       p.Config,
+		index:     make(map[string]int, len(p.Peers)),
+		lastHeard: make([]time.Time, len(p.Peers)),
+		up:        make([]bool, len(p.Peers)),
 	}
-	for i, p := range peers {
+	for i, p := range p.Peers {
 		l.index[p] = i
 	}
 	return l

@@ -107,7 +107,12 @@ func randomSchedule(seed int64, twoNode bool) []string {
 				alive[i] = true
 			}
 		}
-		cmds = append(cmds, fmt.Sprintf("run %dms", 100+r.Intn(6000)))
+		if r.Intn(5) == 0 {
+			// Long enough for the steady-state check (ConvergeBound is 15.5s).
+			cmds = append(cmds, fmt.Sprintf("run %dms", 17000+r.Intn(3000)))
+		} else {
+			cmds = append(cmds, fmt.Sprintf("run %dms", 100+r.Intn(6000)))
+		}
 	}
 	cmds = append(cmds, "heal")
 	for i, a := range alive {
@@ -128,14 +133,18 @@ type ScheduleResult struct {
 	Converge   time.Duration
 	Virtual    time.Duration
 	Events     uint64
+	Steady     int
+	// Trace is the full trace, when asked for (replays of one seed).
+	Trace []string
 }
 
 // RunSchedule runs RandomSchedule(seed) quietly and reports what it found.
 func RunSchedule(seed int64) (res ScheduleResult) {
-	return runCommands(seed, RandomSchedule(seed))
+	return runCommands(seed, RandomSchedule(seed), false)
 }
 
-func runCommands(seed int64, cmds []string) (res ScheduleResult) {
+// runCommands runs a schedule; with trace, Trace gets every command and its output.
+func runCommands(seed int64, cmds []string, trace bool) (res ScheduleResult) {
 	res = ScheduleResult{Seed: seed, Commands: cmds}
 	var r Runner
 	defer func() {
@@ -149,11 +158,18 @@ func runCommands(seed int64, cmds []string) (res ScheduleResult) {
 			res.Violations = append(res.Violations, fmt.Sprintf("command %q: %v", cmd, err))
 			return res
 		}
+		if trace {
+			res.Trace = append(res.Trace, cmd)
+			if out != "" {
+				res.Trace = append(res.Trace, out)
+			}
+		}
 		if r.C != nil {
-			r.C.SetQuiet(true)
+			r.C.SetQuiet(!trace)
 		}
 		if cmd == "converge" {
-			if d, ok := strings.CutPrefix(out, "converged in "); ok {
+			lines := strings.Split(out, "\n")
+			if d, ok := strings.CutPrefix(lines[len(lines)-1], "converged in "); ok {
 				res.Converge, _ = time.ParseDuration(d)
 			}
 		}
@@ -162,5 +178,6 @@ func runCommands(seed int64, cmds []string) (res ScheduleResult) {
 	res.Violations = append(res.Violations, r.C.Violations...)
 	res.Virtual = r.C.Now()
 	res.Events = r.C.Events
+	res.Steady = r.C.SteadyChecks
 	return res
 }

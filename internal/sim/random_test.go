@@ -3,6 +3,7 @@ package sim
 import (
 	"flag"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -18,9 +19,9 @@ var (
 // checks every invariant; a failure prints the seed, and -sim.seed=N replays it exactly.
 func TestRandomSchedules(t *testing.T) {
 	if *simSeed != 0 {
-		res := RunSchedule(*simSeed)
-		t.Logf("seed %d: %d nodes, %v virtual, %d events, converged in %v\n%s",
-			res.Seed, res.Nodes, res.Virtual, res.Events, res.Converge, strings.Join(res.Commands, "\n"))
+		res := runCommands(*simSeed, RandomSchedule(*simSeed), true)
+		t.Logf("seed %d: %d nodes, %v virtual, %d events, converged in %v\ntrace:\n%s",
+			res.Seed, res.Nodes, res.Virtual, res.Events, res.Converge, strings.Join(res.Trace, "\n"))
 		if len(res.Violations) > 0 {
 			t.Fatalf("seed %d violations:\n%s", res.Seed, strings.Join(res.Violations, "\n"))
 		}
@@ -30,12 +31,15 @@ func TestRandomSchedules(t *testing.T) {
 	if testing.Short() {
 		count = 200
 	}
+	// Each simulation keeps a small live heap and allocates fast: collect less often.
+	defer debug.SetGCPercent(debug.SetGCPercent(800))
 	start := time.Now()
 	seeds := make(chan int64)
 	var mu sync.Mutex
 	var failed []ScheduleResult
 	var maxConverge time.Duration
 	var events uint64
+	var steady int
 	var virtual time.Duration
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
@@ -50,6 +54,7 @@ func TestRandomSchedules(t *testing.T) {
 				}
 				maxConverge = max(maxConverge, res.Converge)
 				events += res.Events
+				steady += res.Steady
 				virtual += res.Virtual
 				mu.Unlock()
 			}
@@ -60,8 +65,8 @@ func TestRandomSchedules(t *testing.T) {
 	}
 	close(seeds)
 	wg.Wait()
-	t.Logf("%d random schedules (3-16 nodes): %d failed, %v virtual time, %d events, slowest convergence after heal %v, in %.1fs",
-		count, len(failed), virtual.Round(time.Second), events, maxConverge, time.Since(start).Seconds())
+	t.Logf("%d random schedules (3-16 nodes): %d failed, %v virtual time, %d events, %d steady-state checks, slowest convergence after heal %v, in %.1fs",
+		count, len(failed), virtual.Round(time.Second), events, steady, maxConverge, time.Since(start).Seconds())
 	for i, res := range failed {
 		if i == 5 {
 			t.Errorf("... and %d more failed schedules", len(failed)-5)
@@ -78,14 +83,14 @@ func TestRandomTwoNodeSchedules(t *testing.T) {
 	count := 300
 	if *simSeed != 0 {
 		count = 0
-		res := runCommands(*simSeed, RandomTwoNodeSchedule(*simSeed))
+		res := runCommands(*simSeed, RandomTwoNodeSchedule(*simSeed), true)
 		if len(res.Violations) > 0 {
-			t.Fatalf("seed %d violations:\n%s\ncommands:\n%s", *simSeed, strings.Join(res.Violations, "\n"), strings.Join(res.Commands, "\n"))
+			t.Fatalf("seed %d violations:\n%s\ntrace:\n%s", *simSeed, strings.Join(res.Violations, "\n"), strings.Join(res.Trace, "\n"))
 		}
 	}
 	failed := 0
 	for s := int64(1); s <= int64(count); s++ {
-		res := runCommands(s, RandomTwoNodeSchedule(s))
+		res := runCommands(s, RandomTwoNodeSchedule(s), false)
 		if len(res.Violations) > 0 {
 			failed++
 			if failed <= 3 {
@@ -95,4 +100,55 @@ func TestRandomTwoNodeSchedules(t *testing.T) {
 		}
 	}
 	t.Logf("%d random two-node schedules: %d failed", count, failed)
+}
+
+// TestRandomSchedulesMessaging runs random fault schedules with the real messaging core
+// (messaging.Node: HMAC, generations, reliable ordered delivery with NACK/retransmit) as the
+// link under membership, instead of the simulator's heartbeat link.
+func TestRandomSchedulesMessaging(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(800))
+	count := 100
+	if testing.Short() {
+		count = 10
+	}
+	seeds := []int64{}
+	if *simSeed != 0 {
+		seeds = append(seeds, *simSeed)
+	} else {
+		for s := int64(1); s <= int64(count); s++ {
+			seeds = append(seeds, s)
+		}
+	}
+	start := time.Now()
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	failed := 0
+	work := make(chan int64)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for s := range work {
+				cmds := RandomSchedule(s)
+				cmds[0] += " link=messaging"
+				res := runCommands(s, cmds, *simSeed != 0)
+				if len(res.Violations) == 0 {
+					continue
+				}
+				mu.Lock()
+				failed++
+				if failed <= 3 {
+					t.Errorf("messaging seed %d (replay: -run TestRandomSchedulesMessaging -sim.seed=%d):\n%s\ntrace:\n%s",
+						s, s, strings.Join(res.Violations, "\n"), strings.Join(append(res.Trace, res.Commands...), "\n"))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, s := range seeds {
+		work <- s
+	}
+	close(work)
+	wg.Wait()
+	t.Logf("%d random schedules over the messaging core: %d failed, in %.1fs", len(seeds), failed, time.Since(start).Seconds())
 }

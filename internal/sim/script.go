@@ -87,7 +87,7 @@ func FormatScript(w io.Writer, ds []Directive, outputs []string, trailing []stri
 //
 // Commands:
 //
-//	cluster nodes=N [seed=S] [two-node] [votes=n1:2,n2:3] [delay=1ms-10ms]
+//	cluster nodes=N [seed=S] [two-node] [votes=n1:2,n2:3] [delay=1ms-10ms] [link=messaging]
 //	partition n1,n2,n3 | n4,n5     cut every link between groups (unnamed nodes: one more group)
 //	heal                           restore every link, clear loss and duplication
 //	cut a>b | cut a<>b             b stops hearing a (asymmetric) | both directions
@@ -157,6 +157,13 @@ func (r *Runner) Exec(cmd string) (string, error) {
 				}
 				opts.Votes[name] = votes
 			}
+		}
+		switch kv["link"] {
+		case "", "heartbeat":
+		case "messaging":
+			opts.NewLink = NewMessagingLink
+		default:
+			return "", fmt.Errorf("sim: cluster: link=%q, want heartbeat or messaging", kv["link"])
 		}
 		if v, ok := kv["delay"]; ok {
 			lo, hi, _ := strings.Cut(v, "-")
