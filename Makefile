@@ -96,5 +96,5 @@ bench-pengine: ## policy engine speed: ours vs Pacemaker's crm_simulate on 16x10
 	  [ -f $$f ] || python3 ../shared/bin/gen_big_cib.py -n $$n -r $$r -o $$f -q; \
 	  /usr/bin/time -f "systole   $${n}x$${r}: %e s wall, %M KiB max RSS" $(PENGINE_BENCH_DIR)/crm_simulate -x $$f -R >/dev/null; \
 	  if [ -x /usr/sbin/crm_simulate ] && [ -z "$(SKIP_PACEMAKER)" ]; then \
-	    /usr/bin/time -f "pacemaker $${n}x$${r}: %e s wall, %M KiB max RSS" /usr/sbin/crm_simulate -x $$f -R >/dev/null 2>&1 || true; fi; \
+	    /usr/bin/time -f "pacemaker $${n}x$${r}: %e s wall, %M KiB max RSS" sh -c "/usr/sbin/crm_simulate -x $$f -R >/dev/null 2>&1" || true; fi; \
 	done

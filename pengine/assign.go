@@ -17,7 +17,20 @@ func (s *sched) applyNodeCriteria() {
 	for _, n := range s.nodes {
 		for _, r := range s.resources {
 			s.checkThreshold(r, n)
+			s.applyExclusiveDiscovery(r, n)
 		}
+	}
+}
+
+func (s *sched) applyExclusiveDiscovery(r *Resource, n *Node) {
+	top := r.top()
+	if r.ExclusiveDiscover || top.ExclusiveDiscover {
+		if r.allowed[n.index] != absent && r.discover[n.index] != 2 {
+			r.allowed[n.index] = -Infinity
+		}
+	}
+	for _, c := range r.Children {
+		s.applyExclusiveDiscovery(c, n)
 	}
 }
 

@@ -1,5 +1,7 @@
 package pengine
 
+import "sort"
+
 // assignClone is a simplified clone assignment: active instances stay where
 // they are when allowed, the rest go to the best nodes with a free slot.
 func (s *sched) assignClone(r *Resource, prefer *Node, stopIfFail bool) *Node {
@@ -24,10 +26,14 @@ func (s *sched) assignClone(r *Resource, prefer *Node, stopIfFail bool) *Node {
 			}
 		}
 	}
+	if r.Promotable {
+		s.addPromotionScores(r)
+	}
 	perNode := make([]int, len(s.nodes))
 	count := 0
 	assigned := map[*Resource]bool{}
-	for _, inst := range r.Children {
+	instances := s.sortInstances(r)
+	for _, inst := range instances {
 		cur := inst.currentNode()
 		if cur == nil || count >= r.cloneMax {
 			continue
@@ -47,7 +53,7 @@ func (s *sched) assignClone(r *Resource, prefer *Node, stopIfFail bool) *Node {
 		}
 		assigned[inst] = true
 	}
-	for _, inst := range r.Children {
+	for _, inst := range instances {
 		if assigned[inst] {
 			continue
 		}
@@ -65,6 +71,9 @@ func (s *sched) assignClone(r *Resource, prefer *Node, stopIfFail bool) *Node {
 			perNode[inst.AssignedTo.index]++
 			count++
 		}
+	}
+	if r.Promotable {
+		s.setInstanceRoles(r)
 	}
 	r.assigning = false
 	r.unassigned = false
@@ -89,4 +98,66 @@ func (s *sched) banAll(inst *Resource) {
 			}
 		}
 	}
+}
+
+type instKey struct {
+	r       *Resource
+	nActive int
+	node    *Node
+	can     bool
+	failed  bool
+	num     int
+}
+
+// sortInstances orders clone instances the way Pacemaker assigns them.
+func (s *sched) sortInstances(clone *Resource) []*Resource {
+	keys := make([]instKey, 0, len(clone.Children))
+	for _, inst := range clone.Children {
+		locs := instanceLocations(inst)
+		k := instKey{r: inst, nActive: len(locs), can: true, num: instanceNumber(inst)}
+		if len(locs) > 0 {
+			k.node = locs[0]
+			w := clone.allowed[k.node.index]
+			if w == absent || w < 0 {
+				k.node = nil
+				k.can = false
+			}
+		}
+		for _, p := range inst.primitives(nil) {
+			if p.Failed {
+				k.failed = true
+			}
+		}
+		keys = append(keys, k)
+	}
+	sort.SliceStable(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		if a.nActive > 0 && b.nActive > 0 && a.nActive != b.nActive {
+			return a.nActive < b.nActive
+		}
+		if a.can != b.can {
+			return a.can
+		}
+		if a.r.Priority != b.r.Priority {
+			return a.r.Priority > b.r.Priority
+		}
+		if (a.node == nil) != (b.node == nil) {
+			return a.node != nil
+		}
+		if a.node != nil && b.node != nil {
+			ca, cb := a.node.available(), b.node.available()
+			if ca != cb {
+				return ca
+			}
+			if a.failed != b.failed {
+				return !a.failed
+			}
+		}
+		return a.num < b.num
+	})
+	out := make([]*Resource, len(keys))
+	for i, k := range keys {
+		out[i] = k.r
+	}
+	return out
 }

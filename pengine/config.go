@@ -19,6 +19,8 @@ type Config struct {
 	ShowUtilization bool
 	// TransitionID is written into the graph's transition_id attribute.
 	TransitionID int
+	// Debug makes Result.DebugActions list every action considered.
+	Debug bool
 }
 
 // DefaultConfig returns the configuration crm_simulate uses.

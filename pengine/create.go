@@ -128,11 +128,7 @@ func (s *sched) processRscHistory(re *etree.Element, r *Resource, n *Node) {
 	if r.Orphan {
 		return
 	}
-	var ops []*histOp
-	for _, e := range re.SelectElements("lrm_rsc_op") {
-		ops = append(ops, s.parseHistOp(e))
-	}
-	sortHistory(ops)
+	ops := r.histOps[n.index]
 	start, stop := calculateActiveOps(ops)
 	if start < stop {
 		return
@@ -187,8 +183,8 @@ func (s *sched) checkActionConfig(r *Resource, n *Node, op *histOp) bool {
 			rc = "restart"
 		}
 	}
-	if opDigest == nil && op.xml.SelectAttr("op-restart-digest") == nil {
-		return false
+	if rc != "match" && s.onlySanitizedChanged(r, n, op) {
+		rc = "match"
 	}
 	switch rc {
 	case "restart":
@@ -235,6 +231,50 @@ func (s *sched) scheduleProbes() {
 }
 
 func (s *sched) probeRsc(r *Resource, n *Node) bool {
+	if r.isClone() {
+		if r.ExclusiveDiscover {
+			if r.allowed[n.index] == absent || r.discover[n.index] != 2 {
+				return false
+			}
+		}
+		kids := append([]*Resource(nil), r.Children...)
+		sort.SliceStable(kids, func(i, j int) bool { return instanceNumber(kids[i]) < instanceNumber(kids[j]) })
+		if r.Unique {
+			any := false
+			for _, c := range kids {
+				if s.probeRsc(c, n) {
+					any = true
+				}
+			}
+			return any
+		}
+		var child *Resource
+		for _, c := range kids {
+			for _, p := range c.primitives(nil) {
+				if p.knownOn[n.index] {
+					child = c
+				}
+			}
+			if child != nil {
+				break
+			}
+		}
+		if child == nil {
+			for _, c := range kids {
+				if s.rscLocation(c) == n {
+					child = c
+					break
+				}
+			}
+		}
+		if child == nil && len(kids) > 0 {
+			child = kids[0]
+		}
+		if child == nil {
+			return false
+		}
+		return s.probeRsc(child, n)
+	}
 	if len(r.Children) > 0 {
 		any := false
 		for _, c := range r.Children {
@@ -248,9 +288,6 @@ func (s *sched) probeRsc(r *Resource, n *Node) bool {
 		return false
 	}
 	top := r.top()
-	if !top.Unique && top.isClone() && top.knownOn[n.index] {
-		return false
-	}
 	disc := r.discover[n.index]
 	if r.ExclusiveDiscover || top.ExclusiveDiscover {
 		if r.allowed[n.index] == absent || disc != 2 {
@@ -453,6 +490,9 @@ func (s *sched) activeNode(r *Resource) (*Node, int, int) {
 }
 
 func (s *sched) createPrimitiveActions(r *Resource) {
+	if r.Orphan {
+		defer s.orphanCleanup(r)
+	}
 	if r.NextRole == RoleUnknown {
 		if r.AssignedTo == nil {
 			r.NextRole = RoleStopped
@@ -482,6 +522,10 @@ func (s *sched) createPrimitiveActions(r *Resource) {
 		case "stop_unexpected":
 			needStop = true
 		}
+	}
+	if r.StartPending && r.AssignedTo != nil {
+		// represent the already pending start in the graph
+		s.startAction(r, r.AssignedTo, true).set(afAlways)
 	}
 	if isMoving {
 	} else if r.Failed {
@@ -890,4 +934,68 @@ func (s *sched) opDupCount(r *Resource, name string, ms int64) int {
 		}
 	}
 	return cnt
+}
+
+// orphanCleanup deletes an orphan's history on online, clean nodes once it
+// is stopped there.
+func (s *sched) orphanCleanup(r *Resource) {
+	if !r.Managed {
+		return
+	}
+	for _, n := range s.nodes {
+		if r.historyRsc[n.index] == nil || !n.Online || n.Unclean {
+			continue
+		}
+		del := s.customAction(r, opKey(r.ID, "delete", 0), "delete", n, false)
+		for _, stop := range s.rscActions(r, n, "stop", true) {
+			s.orderActions(stop, del, arOrdered)
+		}
+	}
+}
+
+func instanceNumber(r *Resource) int {
+	id := r.ID
+	if i := strings.LastIndexByte(id, ':'); i >= 0 {
+		if n, err := strconv.Atoi(id[i+1:]); err == nil {
+			return n
+		}
+	}
+	return 0
+}
+
+// onlySanitizedChanged reports whether the history's secure digest (the
+// parameters minus the private ones, which saved CIBs hide) still matches,
+// as crm_simulate treats such changes as none.
+func (s *sched) onlySanitizedChanged(r *Resource, n *Node, op *histOp) bool {
+	sd := op.xml.SelectAttr("op-secure-digest")
+	if sd == nil {
+		return false
+	}
+	secure := op.xml.SelectAttrValue("op-secure-params", " passwd password user ")
+	version := op.xml.SelectAttrValue("crm_feature_set", "")
+	params := s.rscParams(r, n)
+	if compareVersion(version, "3.16.0") >= 0 {
+		task := op.task
+		if op.interval == 0 && task != "monitor" && task != "stop" {
+			task = "start"
+		}
+		cfg := s.findOpConfig(r, task, op.interval, true)
+		if cfg != nil {
+			s.unpackNV(s.nvBlocks([]*etree.Element{cfg}, "instance_attributes", ""), params, &ruleCtx{nodeAttrs: n.Attrs, now: s.now}, false)
+		}
+		if op.interval > 0 {
+			params["CRM_meta_timeout"] = s.actionMeta(r, op.task, op.interval, cfg)["timeout"]
+		}
+	}
+	out := map[string]string{}
+	for k, v := range params {
+		if strings.Contains(secure, " "+k+" ") {
+			continue
+		}
+		if compareVersion(version, "3.16.0") < 0 && r.IsFenceDevice && strings.HasPrefix(k, "pcmk_") {
+			continue
+		}
+		out[k] = v
+	}
+	return digestParams(out) == sd.Value
 }

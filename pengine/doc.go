@@ -19,5 +19,17 @@
 // actions, fencing and shutdowns); apply orderings and propagate action
 // flags to a fixpoint; then build the transition graph and the summary.
 //
-// A Scheduler value is single-use and not safe for concurrent use.
+// Entry points: Compute (a *cib.CIB) and ComputeDoc (an etree document,
+// e.g. from ParseXML, a lean reader for large status sections). Result
+// carries the transition graph (Graph.XML in Pacemaker's
+// <transition_graph> shape), the Transition Summary, the simulated
+// execution and the cluster-status text crm_simulate prints.
+//
+// Scope: primitives, groups and their constraints (tier 1) are complete
+// enough to match Pacemaker on its regression corpus; clones, promotable
+// clones and notifications (tier 2) are implemented in a simplified form;
+// bundles, remote/guest nodes and tickets are not implemented.
+//
+// The internal working set is single-use and not safe for concurrent use;
+// Compute itself may be called concurrently on different inputs.
 package pengine

@@ -7,3 +7,6 @@ var ErrNoCIB = errors.New("pengine: no CIB given")
 
 // ErrInvalidConfig is returned by Config.Validate for unusable settings.
 var ErrInvalidConfig = errors.New("pengine: invalid config")
+
+// ErrMalformed is returned by ParseXML for input that is not well-formed.
+var ErrMalformed = errors.New("pengine: malformed XML")

@@ -76,6 +76,7 @@ type Node struct {
 	running      []*Resource
 	assigned     []*Resource
 	fenceReason  string
+	failures     map[string]*failInfo
 	hasState     bool
 }
 
@@ -118,7 +119,7 @@ type Resource struct {
 	Role, NextRole Role
 	nextRoleReason string
 	RunningOn      []*Node
-	knownOn        map[int]bool
+	knownOn        []bool
 	allowed        []int
 	discover       []int8 // per node: 0 always, 1 never, 2 exclusive
 	AssignedTo     *Node
@@ -140,13 +141,15 @@ type Resource struct {
 	cloneName                    string
 	failedOn                     []*Node
 	lockNode                     *Node
-	historyRsc                   map[int]*etree.Element // node index -> lrm_resource
+	historyRsc                   []*etree.Element // node index -> lrm_resource
+	histOps                      [][]*histOp
 	groupColocated               bool
 	groupOrdered                 bool
 	cloneMax, cloneNodeMax       int
 	promotedMax, promotedNodeMax int
 	interleave, ordered          bool
 	sortIndex                    int
+	cloneTmpl                    *etree.Element
 }
 
 func (r *Resource) isGroup() bool     { return r.Variant == VariantGroup }

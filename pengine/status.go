@@ -183,7 +183,9 @@ func (s *sched) onlineFencing(ns *etree.Element, n *Node) bool {
 		}
 		s.fenceNode(n, "fencing was requested", false)
 	case exp == nil || exp.Value == "down":
-		if member > 0 || on > 0 {
+		if s.pendingTooLong(member, on) {
+			s.fenceNode(n, "peer pending timed out on joining the process group", false)
+		} else if member > 0 || on > 0 {
 			n.Standby = true
 			n.Pending = true
 		}
@@ -279,12 +281,98 @@ func (s *sched) unpackNodeLRM(n *Node, ns *etree.Element) {
 	}
 }
 
-func (s *sched) findRscForHistory(id string) *Resource {
+func stripClone(id string) string {
+	if i := strings.LastIndexByte(id, ':'); i > 0 {
+		if _, err := strconv.Atoi(id[i+1:]); err == nil {
+			return id[:i]
+		}
+	}
+	return id
+}
+
+func (s *sched) findRscForHistory(id string, n *Node) *Resource {
 	r, ok := s.rscByID[id]
-	if ok && r.isPrimitive() {
-		return r
+	if ok && !r.isPrimitive() {
+		return nil
+	}
+	if !ok {
+		c0, ok0 := s.rscByID[stripClone(id)+":0"]
+		if !ok0 || c0.top().Unique || !c0.isPrimitive() {
+			return nil
+		}
+		r = c0
+	}
+	parent := r.top()
+	if parent.isClone() && !parent.Unique {
+		r = s.findAnonymousClone(n, parent, stripClone(id))
+	}
+	if r != nil && r.ID != id {
+		r.cloneName = id
+	}
+	return r
+}
+
+func memberByBase(inst *Resource, base string) *Resource {
+	for _, p := range inst.primitives(nil) {
+		if stripClone(p.ID) == base {
+			return p
+		}
 	}
 	return nil
+}
+
+func instanceLocations(inst *Resource) []*Node {
+	var out []*Node
+	for _, p := range inst.primitives(nil) {
+		for _, n := range p.RunningOn {
+			found := false
+			for _, x := range out {
+				if x == n {
+					found = true
+				}
+			}
+			if !found {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+func (s *sched) findAnonymousClone(n *Node, parent *Resource, base string) *Resource {
+	var rsc, inactive *Resource
+	skipInactive := false
+	for _, child := range parent.Children {
+		if rsc != nil {
+			break
+		}
+		locs := instanceLocations(child)
+		if len(locs) > 0 {
+			if locs[0] == n {
+				rsc = memberByBase(child, base)
+				if rsc != nil && len(rsc.RunningOn) > 0 {
+					skipInactive = true
+					rsc = nil
+				}
+			}
+		} else if !skipInactive && inactive == nil && !child.Blocked {
+			inactive = memberByBase(child, base)
+		}
+	}
+	if rsc == nil && !skipInactive && inactive != nil {
+		rsc = inactive
+	}
+	if rsc != nil && !rsc.NeedsFencing && (!n.Online || n.Unclean) && parent.cloneMax < len(s.nodes) {
+		rsc = nil
+	}
+	if rsc == nil {
+		inst := s.newCloneInstance(parent, len(parent.Children), true)
+		if inst == nil {
+			return nil
+		}
+		rsc = memberByBase(inst, base)
+	}
+	return rsc
 }
 
 func (s *sched) orphanResource(re *etree.Element, n *Node) *Resource {
@@ -326,9 +414,9 @@ func (s *sched) unpackLRMResource(n *Node, re *etree.Element) {
 	if len(ops) == 0 {
 		return
 	}
-	r := s.findRscForHistory(id)
+	r := s.findRscForHistory(id, n)
 	if r == nil {
-		if _, exists := s.rscByID[id]; exists {
+		if x, exists := s.rscByID[id]; exists && !x.isPrimitive() {
 			return // a non-primitive with that id: ignore
 		}
 		r = s.orphanResource(re, n)
@@ -337,6 +425,7 @@ func (s *sched) unpackLRMResource(n *Node, re *etree.Element) {
 		}
 	}
 	r.historyRsc[n.index] = re
+	r.histOps[n.index] = ops
 	r.lrmClass = re.SelectAttrValue("class", "")
 	savedRole := r.Role
 	r.Role = RoleUnknown
@@ -362,6 +451,9 @@ func (s *sched) unpackLRMResource(n *Node, re *etree.Element) {
 		if valid && (r.NextRole == RoleUnknown || role < r.NextRole) {
 			r.NextRole = role
 		}
+	}
+	if r.Role == RoleStarted && r.top().Promotable {
+		r.Role = RoleUnpromoted
 	}
 	if savedRole > r.Role {
 		r.Role = savedRole
@@ -501,6 +593,47 @@ func isProbe(op *histOp) bool { return op.task == "monitor" && op.interval == 0 
 
 // failcount returns the effective fail count of r on n and the newest
 // failure time.
+type failInfo struct {
+	count int
+	last  int64
+}
+
+// nodeFailures indexes a node's fail-count and last-failure attributes by
+// resource id (computed once per node).
+func (s *sched) nodeFailures(n *Node) map[string]*failInfo {
+	if n.failures != nil {
+		return n.failures
+	}
+	n.failures = map[string]*failInfo{}
+	for _, k := range sortedKeys(n.Attrs) {
+		var id string
+		isCount := false
+		switch {
+		case strings.HasPrefix(k, "fail-count-"):
+			id, isCount = k[len("fail-count-"):], true
+		case strings.HasPrefix(k, "last-failure-"):
+			id = k[len("last-failure-"):]
+		default:
+			continue
+		}
+		if i := strings.IndexByte(id, '#'); i >= 0 {
+			id = id[:i]
+		}
+		fi := n.failures[id]
+		if fi == nil {
+			fi = &failInfo{}
+			n.failures[id] = fi
+		}
+		v := n.Attrs[k]
+		if isCount {
+			fi.count = addScores(fi.count, parseScore(v, 0))
+		} else if t, _ := strconv.ParseInt(v, 10, 64); t > fi.last {
+			fi.last = t
+		}
+	}
+	return n.failures
+}
+
 func (s *sched) failcount(r *Resource, n *Node, effective bool) (int, int64) {
 	ids := []string{r.ID}
 	if i := strings.LastIndex(r.ID, ":"); i > 0 && !r.top().Unique {
@@ -508,23 +641,12 @@ func (s *sched) failcount(r *Resource, n *Node, effective bool) (int, int64) {
 	}
 	total := 0
 	var last int64
-	for _, k := range sortedKeys(n.Attrs) {
-		v := n.Attrs[k]
-		for _, id := range ids {
-			if strings.HasPrefix(k, "fail-count-"+id) {
-				rest := k[len("fail-count-"+id):]
-				if rest == "" || rest[0] == '#' {
-					total = addScores(total, parseScore(v, 0))
-				}
-			}
-			if strings.HasPrefix(k, "last-failure-"+id) {
-				rest := k[len("last-failure-"+id):]
-				if rest == "" || rest[0] == '#' {
-					t, _ := strconv.ParseInt(v, 10, 64)
-					if t > last {
-						last = t
-					}
-				}
+	fm := s.nodeFailures(n)
+	for _, id := range ids {
+		if fi := fm[id]; fi != nil {
+			total = addScores(total, fi.count)
+			if fi.last > last {
+				last = fi.last
 			}
 		}
 	}
@@ -835,6 +957,7 @@ func (s *sched) processRscState(r *Resource, n *Node, onFail string) {
 	case "stop":
 		r.NextRole = RoleStopped
 		r.nextRoleReason = "on-fail=stop"
+		s.resourceLocation(r, nil, -Infinity)
 	case "restart":
 		if r.Role != RoleStopped && r.Role != RoleUnknown {
 			r.Failed = true
@@ -863,6 +986,7 @@ func (s *sched) addRunning(r *Resource, n *Node, failed bool) {
 	}
 	r.RunningOn = append(r.RunningOn, n)
 	n.running = append(n.running, r)
+
 	if r.Parent != nil {
 		for p := r.Parent; p != nil; p = p.Parent {
 			found := false
@@ -893,4 +1017,23 @@ func (s *sched) addRunning(r *Resource, n *Node, failed bool) {
 			r.Blocked = true
 		}
 	}
+}
+
+func (s *sched) pendingTooLong(member, on int64) bool {
+	v, ok := s.opts["node-pending-timeout"]
+	if !ok {
+		return false
+	}
+	ms, ok := parseIntervalMS(v)
+	if !ok || ms <= 0 || member <= 0 || on > 0 {
+		return false
+	}
+	timeout := member + ms/1000
+	if s.now >= timeout {
+		return true
+	}
+	if s.recheckBy == 0 || timeout < s.recheckBy {
+		s.recheckBy = timeout
+	}
+	return false
 }

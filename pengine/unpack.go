@@ -386,8 +386,8 @@ func (s *sched) baseResource(e *etree.Element, parent *Resource, v Variant) *Res
 		return nil
 	}
 	r := &Resource{ID: id, Variant: v, xml: e, Parent: parent, Meta: map[string]string{},
-		Utilization: map[string]int{}, knownOn: map[int]bool{}, actionIdx: map[string][]*Action{},
-		Role: RoleStopped, NextRole: RoleUnknown, unassigned: true, historyRsc: map[int]*etree.Element{}}
+		Utilization: map[string]int{}, knownOn: make([]bool, len(s.nodes)), actionIdx: map[string][]*Action{},
+		Role: RoleStopped, NextRole: RoleUnknown, unassigned: true, historyRsc: make([]*etree.Element, len(s.nodes)), histOps: make([][]*histOp, len(s.nodes))}
 	r.allowed = s.newAllowed()
 	r.discover = make([]int8, len(s.nodes))
 	s.rscByID[id] = r
@@ -531,21 +531,26 @@ func (s *sched) unpackPrimitive(e *etree.Element, parent *Resource) *Resource {
 	r.Provider = e.SelectAttrValue("provider", src.SelectAttrValue("provider", ""))
 	r.Type = e.SelectAttrValue("type", src.SelectAttrValue("type", ""))
 	r.paramBlocks = s.nvBlocks(blocks, "instance_attributes", "")
-	// operations: own first, then template's ops not overridden
+	// operations: own first, then the template's ops whose name and role
+	// the primitive does not define (Pacemaker's template_op_key)
 	seen := map[string]bool{}
-	for _, b := range blocks {
+	for bi, b := range blocks {
+		var add []*etree.Element
 		for _, opsEl := range b.SelectElements("operations") {
 			opsEl = s.resolveRef(opsEl)
 			for _, op := range opsEl.SelectElements("op") {
 				op = s.resolveRef(op)
-				k := op.SelectAttrValue("name", "") + "_" + op.SelectAttrValue("interval", "") + "_" + op.SelectAttrValue("role", "")
-				if seen[k] {
+				k := op.SelectAttrValue("name", "") + "-" + op.SelectAttrValue("role", "Started")
+				if bi > 0 && seen[k] {
 					continue
 				}
-				seen[k] = true
-				r.ops = append(r.ops, op)
+				add = append(add, op)
 			}
 		}
+		for _, op := range add {
+			seen[op.SelectAttrValue("name", "")+"-"+op.SelectAttrValue("role", "Started")] = true
+		}
+		r.ops = append(r.ops, add...)
 	}
 	if r.Class == "stonith" {
 		r.IsFenceDevice = true
@@ -654,21 +659,9 @@ func (s *sched) unpackClone(e *etree.Element) *Resource {
 	if tmpl == nil {
 		return r
 	}
+	r.cloneTmpl = tmpl
 	for i := 0; i < r.cloneMax; i++ {
-		inst := tmpl.Copy()
-		inst.CreateAttr("id", tmpl.SelectAttrValue("id", "")+":"+strconv.Itoa(i))
-		var c *Resource
-		if tmpl.Tag == "group" {
-			for _, p := range inst.SelectElements("primitive") {
-				p.CreateAttr("id", p.SelectAttrValue("id", "")+":"+strconv.Itoa(i))
-			}
-			c = s.unpackGroup(inst, r)
-		} else {
-			c = s.unpackPrimitive(inst, r)
-		}
-		if c != nil {
-			r.Children = append(r.Children, c)
-		}
+		s.newCloneInstance(r, i, false)
 	}
 	if s.symmetric {
 		for i := range r.allowed {
@@ -676,6 +669,40 @@ func (s *sched) unpackClone(e *etree.Element) *Resource {
 		}
 	}
 	return r
+}
+
+// newCloneInstance creates instance number i of a clone (an orphan when
+// the number is beyond clone-max).
+func (s *sched) newCloneInstance(r *Resource, i int, orphan bool) *Resource {
+	tmpl := r.cloneTmpl
+	if tmpl == nil {
+		return nil
+	}
+	inst := tmpl.Copy()
+	suffix := ":" + strconv.Itoa(i)
+	inst.CreateAttr("id", tmpl.SelectAttrValue("id", "")+suffix)
+	var c *Resource
+	if tmpl.Tag == "group" {
+		for _, p := range inst.SelectElements("primitive") {
+			p.CreateAttr("id", p.SelectAttrValue("id", "")+suffix)
+		}
+		c = s.unpackGroup(inst, r)
+	} else {
+		c = s.unpackPrimitive(inst, r)
+	}
+	if c == nil {
+		return nil
+	}
+	r.Children = append(r.Children, c)
+	if orphan {
+		for _, p := range append([]*Resource{c}, c.primitives(nil)...) {
+			p.Orphan = true
+			for j := range p.allowed {
+				p.allowed[j] = -Infinity
+			}
+		}
+	}
+	return c
 }
 
 // expandRscRef turns a resource/tag/template name into resources.

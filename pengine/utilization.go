@@ -1,7 +1,5 @@
 package pengine
 
-import "sort"
-
 func (s *sched) initCapacity() {
 	for _, n := range s.nodes {
 		n.remaining = map[string]int{}
@@ -98,40 +96,34 @@ func (s *sched) banInsufficientCapacity(r *Resource) *Node {
 		}
 	}
 	anyCap := false
-	for i, w := range r.allowed {
-		if w == absent || !s.nodes[i].available() || w < 0 {
-			continue
-		}
-		if hasCapacity(s.nodes[i], util) {
-			anyCap = true
-		}
-	}
-	if !anyCap {
-		util = r.Utilization
-	}
-	for i, w := range r.allowed {
-		if w == absent {
-			continue
-		}
-		if !hasCapacity(s.nodes[i], util) {
-			r.allowed[i] = -Infinity
-		}
-	}
 	var most *Node
-	idx := make([]int, 0, len(s.nodes))
-	for i := range s.nodes {
-		idx = append(idx, i)
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return s.nodes[idx[a]].Uname < s.nodes[idx[b]].Uname })
-	for _, i := range idx {
+	for i, w := range r.allowed {
 		n := s.nodes[i]
-		w := r.allowed[i]
 		if w == absent || w < 0 || !n.available() {
 			continue
+		}
+		if hasCapacity(n, util) {
+			anyCap = true
 		}
 		if most == nil || s.compareCapacity(n, most) < 0 {
 			most = n
 		}
+	}
+	check := util
+	if !anyCap {
+		check = r.Utilization
+	}
+	for i, w := range r.allowed {
+		n := s.nodes[i]
+		if w == absent || w < 0 || !n.available() {
+			continue
+		}
+		if !hasCapacity(n, check) {
+			s.resourceLocation(r, n, -Infinity)
+		}
+	}
+	if anyCap {
+		return nil
 	}
 	return most
 }

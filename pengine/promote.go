@@ -1,0 +1,167 @@
+package pengine
+
+import "sort"
+
+// promotionScore is the node attribute master-<name> for an instance.
+func (s *sched) promotionScore(inst *Resource, n *Node) (int, bool) {
+	names := []string{}
+	if inst.cloneName != "" {
+		names = append(names, inst.cloneName)
+	}
+	names = append(names, inst.ID, stripClone(inst.ID))
+	for _, nm := range names {
+		if v, ok := n.Attrs["master-"+nm]; ok {
+			return parseScore(v, 0), true
+		}
+		if v, ok := n.Attrs["promotion-"+nm]; ok {
+			return parseScore(v, 0), true
+		}
+	}
+	return 0, false
+}
+
+// promotionKnown reports whether the instance's state on n is known (or it
+// was probed nowhere), so a promotion score there may be used.
+func (s *sched) promotionKnown(inst *Resource, n *Node) bool {
+	if inst.knownOn[n.index] {
+		return true
+	}
+	for _, k := range inst.knownOn {
+		if k {
+			return false
+		}
+	}
+	return true
+}
+
+// addPromotionScores adds positive promotion scores to instance node
+// scores before assignment.
+func (s *sched) addPromotionScores(clone *Resource) {
+	for _, inst := range clone.Children {
+		p := promotableLeaf(inst)
+		if p == nil {
+			continue
+		}
+		for _, n := range s.nodes {
+			if inst.allowed[n.index] == absent || inst.allowed[n.index] < 0 {
+				continue
+			}
+			sc, ok := s.promotionScore(p, n)
+			if !ok || sc <= 0 || !s.promotionKnown(p, n) {
+				continue
+			}
+			inst.allowed[n.index] = addScores(inst.allowed[n.index], sc)
+		}
+	}
+}
+
+func promotableLeaf(inst *Resource) *Resource {
+	if inst.isPrimitive() {
+		return inst
+	}
+	if len(inst.Children) > 0 {
+		return inst.Children[0]
+	}
+	return nil
+}
+
+// setInstanceRoles picks which assigned instances are promoted.
+func (s *sched) setInstanceRoles(clone *Resource) {
+	type cand struct {
+		inst *Resource
+		prio int
+		cur  bool
+		num  int
+	}
+	var cands []cand
+	capped := false
+	if tr, ok := clone.Meta["target-role"]; ok && parseRole(tr) == RoleUnpromoted {
+		capped = true
+	}
+	if !s.quorate && s.noQuorumPolicy == "demote" {
+		capped = true
+	}
+	for _, inst := range clone.Children {
+		n := s.rscLocation(inst)
+		leaf := promotableLeaf(inst)
+		if leaf == nil {
+			continue
+		}
+		prio := -1
+		if n == nil || capped {
+			prio = -Infinity
+		} else if sc, ok := s.promotionScore(leaf, n); ok && s.promotionKnown(leaf, n) {
+			prio = sc
+		} else if leaf.Role == RolePromoted {
+			prio = 0
+		}
+		if n != nil && prio > -Infinity {
+			for _, loc := range s.locations {
+				if loc.role != RolePromoted {
+					continue
+				}
+				if loc.rsc != clone && loc.rsc != inst && loc.rsc != leaf {
+					continue
+				}
+				if sc, ok := loc.nodes[n.index]; ok {
+					prio = addScores(prio, sc)
+				}
+			}
+			for _, c := range clone.withThis {
+				if c.primaryRole == RolePromoted && c.dependent.AssignedTo != nil {
+					if c.dependent.AssignedTo == n {
+						prio = addScores(prio, c.score)
+					} else if c.score >= Infinity {
+						// mandatory dependent elsewhere: no effect on this node
+					}
+				}
+			}
+			for _, c := range clone.thisWith {
+				if c.dependentRole == RolePromoted && c.primary.AssignedTo != nil {
+					if c.primary.AssignedTo == n {
+						if c.score < Infinity {
+							prio = addScores(prio, c.score)
+						}
+					} else if c.score >= Infinity {
+						prio = -Infinity
+					}
+				}
+			}
+		}
+		cands = append(cands, cand{inst: inst, prio: prio, cur: leaf.Role == RolePromoted, num: instanceNumber(inst)})
+	}
+	sort.SliceStable(cands, func(i, j int) bool {
+		a, b := cands[i], cands[j]
+		if a.prio != b.prio {
+			return a.prio > b.prio
+		}
+		if a.cur != b.cur {
+			return a.cur
+		}
+		return a.num < b.num
+	})
+	promoted := 0
+	perNode := map[*Node]int{}
+	for _, c := range cands {
+		n := s.rscLocation(c.inst)
+		role := RoleUnpromoted
+		if n == nil {
+			role = RoleStopped
+		} else if c.prio >= 0 && promoted < clone.promotedMax && perNode[n] < clone.promotedNodeMax && n.available() {
+			role = RolePromoted
+			promoted++
+			perNode[n]++
+		}
+		for _, p := range append([]*Resource{c.inst}, c.inst.primitives(nil)...) {
+			if p.NextRole == RoleStopped && role != RoleStopped {
+				continue
+			}
+			if p.NextRole == RoleUnknown || p.NextRole > role {
+				p.NextRole = role
+			}
+			if role == RolePromoted && p.NextRole < RolePromoted && p.NextRole != RoleStopped {
+				p.NextRole = role
+			}
+		}
+	}
+}
