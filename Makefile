@@ -98,3 +98,15 @@ bench-pengine: ## policy engine speed: ours vs Pacemaker's crm_simulate on 16x10
 	  if [ -x /usr/sbin/crm_simulate ] && [ -z "$(SKIP_PACEMAKER)" ]; then \
 	    /usr/bin/time -f "pacemaker $${n}x$${r}: %e s wall, %M KiB max RSS" sh -c "/usr/sbin/crm_simulate -x $$f -R >/dev/null 2>&1" || true; fi; \
 	done
+
+e2e-membership: ## membershipd end to end in network namespaces (root): 5 nodes partitioned 3|2 and healed, daemon restarts, 16 nodes
+	@out=$$($(GO) test -count=1 -timeout 10m -run 'TestFiveNodes|TestSixteenNodes' -v ./membership/e2e/ 2>&1); rc=$$?; \
+	  if [ $$rc -ne 0 ]; then echo "$$out" | tail -80; exit $$rc; fi; \
+	  echo "$$out" | grep -E '^ *(--- |cluster_test.go)'
+
+NODES ?= 16
+KILLS ?= 10
+bench-membership: ## membershipd failover in namespaces (root): kill a node -> new view on every survivor (NODES=16 KILLS=10)
+	@out=$$(SYSTOLE_BENCH=1 NODES=$(NODES) KILLS=$(KILLS) $(GO) test -count=1 -timeout 20m -run '^TestBenchMembership$$' -v ./membership/e2e/ 2>&1); rc=$$?; \
+	  if [ $$rc -ne 0 ]; then echo "$$out" | tail -80; exit $$rc; fi; \
+	  echo "$$out" | grep -E '^ *bench_test.go|^(formation_ms|view_ms) '

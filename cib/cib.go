@@ -62,6 +62,23 @@ func normalizeMixed(e *etree.Element) {
 	}
 }
 
+// FromDocument wraps an already parsed document (for example from a
+// faster, specialised reader) as a CIB without copying it. The document
+// becomes the CIB's: the caller must not keep modifying it. Missing
+// standard sections are added, as Parse does.
+func FromDocument(doc *etree.Document) (*CIB, error) {
+	root := doc.Root()
+	if root == nil {
+		return nil, fmt.Errorf("cib: %w XML: no root element", ErrMalformed)
+	}
+	if root.Tag != "cib" {
+		return nil, fmt.Errorf("cib: %w: root element is <%s>, want <cib>", ErrMalformed, root.Tag)
+	}
+	c := &CIB{doc: doc}
+	c.ensureSkeleton()
+	return c, nil
+}
+
 // New returns an empty CIB at version 0.0.0 with the standard sections.
 func New() *CIB {
 	doc := etree.NewDocument()

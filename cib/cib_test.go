@@ -399,13 +399,13 @@ func TestDiffReorderAndIDless(t *testing.T) {
 }
 
 func TestParseInterval(t *testing.T) {
-	for in, want := range map[string]int64{"10": 10000, "10s": 10000, "500ms": 500, "5min": 300000, "1h": 3600000, "PT10S": 10000, "PT1M30S": 90000, "0": 0} {
+	for in, want := range map[string]int64{"10": 10000, "10s": 10000, "500ms": 500, "5min": 300000, "1h": 3600000, "PT10S": 10000, "PT1M30S": 90000, "0": 0, "P1D": 86400000, "P10S": 10000} {
 		got, err := ParseInterval(in)
 		if err != nil || got != want {
 			t.Errorf("ParseInterval(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", "s", "10x", "P1D", "PT"} {
+	for _, in := range []string{"", "s", "10x", "P", "PT", "P1X"} {
 		if _, err := ParseInterval(in); err == nil {
 			t.Errorf("ParseInterval(%q) accepted", in)
 		}

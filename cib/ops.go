@@ -629,7 +629,7 @@ func (c *CIB) buildIndex() {
 	c.ids = map[string]*etree.Element{}
 	if conf := c.Root().SelectElement("configuration"); conf != nil {
 		walk(conf, func(e *etree.Element) {
-			if id := e.SelectAttr("id"); id != nil {
+			if id := e.SelectAttr("id"); id != nil && hasOwnID(e) {
 				if _, dup := c.ids[id.Value]; !dup {
 					c.ids[id.Value] = e
 				}

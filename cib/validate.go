@@ -15,6 +15,48 @@ type ValidationError struct {
 	Tag    string // element tag
 	ID     string // element id ("" when the element has none)
 	Reason string
+	// Tolerated is set for problems Pacemaker's scheduler tolerates at run
+	// time (it ignores the element or falls back to a default): a dangling
+	// constraint reference, an unknown order kind, a bad timeout. Systole's
+	// writes and crm_verify refuse them all; crm_simulate, which must read
+	// the CIBs Pacemaker reads, reports tolerated ones as warnings.
+	Tolerated bool
+}
+
+// Fatal returns the errors that are not Tolerated (nil if none).
+func (es ValidationErrors) Fatal() ValidationErrors {
+	var out ValidationErrors
+	for _, e := range es {
+		if !e.Tolerated {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// hasOwnID reports whether e's id attribute declares an identity (and so
+// must be unique). A resource_ref's or obj_ref's id is a reference, and a
+// node's id is the cluster layer's node id, which may equal a resource id
+// (a remote node and its connection resource share a name).
+func hasOwnID(e *etree.Element) bool {
+	switch e.Tag {
+	case "resource_ref", "obj_ref":
+		return false
+	case "node":
+		if p := e.Parent(); p != nil && p.Tag == "nodes" {
+			return false
+		}
+	case "role":
+		if p := e.Parent(); p != nil && p.Tag != "acls" {
+			return false
+		}
+	}
+	return true
+}
+
+func tolerated(v *ValidationError) *ValidationError {
+	v.Tolerated = true
+	return v
 }
 
 func (e *ValidationError) Error() string {
@@ -74,7 +116,7 @@ func (c *CIB) Validate() error {
 	ids := map[string]*etree.Element{}
 	if conf != nil {
 		walk(conf, func(e *etree.Element) {
-			if id := e.SelectAttr("id"); id != nil {
+			if id := e.SelectAttr("id"); id != nil && hasOwnID(e) {
 				if prev, dup := ids[id.Value]; dup {
 					errs = append(errs, dupID(e, prev))
 				} else {
@@ -191,7 +233,7 @@ func validateIncremental(root *etree.Element, ids map[string]*etree.Element, tr 
 			continue
 		}
 		id := m.SelectAttrValue("id", "")
-		if id == "" || ids[id] != m {
+		if hasOwnID(m) && (id == "" || ids[id] != m) {
 			idChanged = true
 		}
 	}
@@ -203,7 +245,7 @@ func validateIncremental(root *etree.Element, ids map[string]*etree.Element, tr 
 			continue
 		}
 		walk(c, func(e *etree.Element) {
-			if id := e.SelectAttr("id"); id != nil {
+			if id := e.SelectAttr("id"); id != nil && hasOwnID(e) {
 				if prev, ok := added[id.Value]; ok {
 					errs = append(errs, dupID(e, prev))
 					return
@@ -337,11 +379,11 @@ func checkRefs(e *etree.Element, resolve func(string) *etree.Element) []*Validat
 		t := resolve(r.id)
 		switch {
 		case t == nil && r.kind == "resource":
-			errs = append(errs, verr(e, "%s refers to resource %q, which does not exist", r.attr, r.id))
+			errs = append(errs, tolerated(verr(e, "%s refers to resource %q, which does not exist", r.attr, r.id)))
 		case t == nil:
 			errs = append(errs, verr(e, "%s refers to %q, which does not exist", r.attr, r.id))
-		case r.kind == "resource" && !resourceTags[t.Tag]:
-			errs = append(errs, verr(e, "%s refers to %q, which is a <%s>, not a resource", r.attr, r.id, t.Tag))
+		case r.kind == "resource" && !resourceTags[t.Tag] && t.Tag != "template" && t.Tag != "tag":
+			errs = append(errs, tolerated(verr(e, "%s refers to %q, which is a <%s>, not a resource", r.attr, r.id, t.Tag)))
 		case r.kind == "template" && t.Tag != "template":
 			errs = append(errs, verr(e, "template refers to %q, which is a <%s>, not a template", r.id, t.Tag))
 		case r.kind == "any" && t.Tag != e.Tag:
@@ -434,15 +476,18 @@ func ParseInterval(s string) (int64, error) {
 
 func parseISODuration(s string) (int64, error) {
 	u := strings.ToUpper(s)
-	if !strings.HasPrefix(u, "PT") {
-		return 0, fmt.Errorf("interval %q: only PTnHnMnS durations are supported", s)
-	}
-	rest := u[2:]
-	if rest == "" {
+	rest := u[1:]
+	if rest == "" || rest == "T" {
 		return 0, fmt.Errorf("interval %q is empty", s)
 	}
 	var total int64
+	inTime := false
 	for rest != "" {
+		if rest[0] == 'T' {
+			inTime = true
+			rest = rest[1:]
+			continue
+		}
 		i := 0
 		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
 			i++
@@ -452,10 +497,20 @@ func parseISODuration(s string) (int64, error) {
 		}
 		n, _ := strconv.ParseInt(rest[:i], 10, 64)
 		switch rest[i] {
+		case 'Y':
+			total += n * 365 * 86400000
+		case 'W':
+			total += n * 7 * 86400000
+		case 'D':
+			total += n * 86400000
 		case 'H':
 			total += n * 3600000
 		case 'M':
-			total += n * 60000
+			if inTime {
+				total += n * 60000
+			} else {
+				total += n * 30 * 86400000 // a month, as Pacemaker counts it for intervals
+			}
 		case 'S':
 			total += n * 1000
 		default:
@@ -568,7 +623,7 @@ func checkElement(e *etree.Element) []*ValidationError {
 			}
 			if has(n) {
 				if _, err := ParseInterval(attr(n)); err != nil {
-					bad("%s: %v", n, err)
+					errs = append(errs, tolerated(verr(e, "%s: %v", n, err)))
 				}
 			}
 		}
@@ -621,7 +676,9 @@ func checkElement(e *etree.Element) []*ValidationError {
 		score("score")
 		role("rsc-role")
 		role("with-rsc-role")
-		boolean("influence")
+		if has("influence") && !ValidBool(attr("influence")) {
+			errs = append(errs, tolerated(verr(e, "influence %q is not a boolean", attr("influence"))))
+		}
 	case "rsc_order":
 		needID()
 		sets := len(e.SelectElements("resource_set"))
@@ -629,7 +686,9 @@ func checkElement(e *etree.Element) []*ValidationError {
 			bad("needs first and then, or resource_set elements")
 		}
 		score("score")
-		oneOf("kind", legalKinds)
+		if v := attr("kind"); has("kind") && !legalKinds[v] {
+			errs = append(errs, tolerated(verr(e, "kind %q is not one of %s", v, keys(legalKinds))))
+		}
 		oneOf("first-action", legalActions)
 		oneOf("then-action", legalActions)
 		boolean("symmetrical")

@@ -11,6 +11,7 @@ import (
 	"github.com/beevik/etree"
 	"github.com/spf13/cobra"
 
+	"github.com/systole/systole/cib"
 	"github.com/systole/systole/pengine"
 )
 
@@ -18,6 +19,7 @@ import (
 var errNoLive = errors.New("live check is not available until crmd exists; use -x FILE")
 
 type options struct {
+	errOut     io.Writer // validation messages (the command's stderr)
 	xmlFile    string
 	live       bool
 	run        bool
@@ -68,6 +70,7 @@ func NewRootCommand() *cobra.Command {
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o.errOut = cmd.ErrOrStderr()
 			return o.runE(cmd.OutOrStdout())
 		},
 	}
@@ -97,6 +100,28 @@ func (o *options) runE(out io.Writer) error {
 	doc, err := pengine.ParseXML(data)
 	if err != nil {
 		return err
+	}
+	// Refuse a CIB that fails validation, with crm_verify's reasons, before
+	// computing anything from it.
+	c, err := cib.FromDocument(doc)
+	if err != nil {
+		return err
+	}
+	if err := c.Validate(); err != nil {
+		var ves cib.ValidationErrors
+		if !errors.As(err, &ves) {
+			return err
+		}
+		for _, ve := range ves {
+			level := "error"
+			if ve.Tolerated {
+				level = "warning"
+			}
+			fmt.Fprintf(o.errOut, "%s: %s\n", level, ve)
+		}
+		if len(ves.Fatal()) > 0 {
+			return fmt.Errorf("errors found during check: config not valid")
+		}
 	}
 	root := doc.Root()
 	if err := o.inject(root); err != nil {

@@ -70,3 +70,32 @@ func TestErrors(t *testing.T) {
 		t.Error("bad date accepted")
 	}
 }
+
+// TestInvalidCIBRefused: a CIB that fails validation gets crm_verify's
+// reasons and an error; tolerated problems are warnings only.
+func TestInvalidCIBRefused(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.xml")
+	os.WriteFile(bad, []byte(`<cib admin_epoch="0" epoch="1" num_updates="0"><configuration><crm_config/><nodes><node id="1" uname="n1"/></nodes>
+<resources><primitive id="a" class="ocf" provider="systole" type="Dummy"/><primitive id="a" class="lsb" type="x"/></resources>
+<constraints><rsc_location id="l" rsc="a" node="n1" score="lots"/></constraints></configuration><status/></cib>`), 0o644)
+	out, err := run(t, "-x", bad, "-S")
+	if err == nil {
+		t.Fatalf("invalid CIB accepted:\n%s", out)
+	}
+	for _, want := range []string{`error: primitive "a": id already exists`, `error: rsc_location "l": score "lots" is not a valid score`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "Transition Summary") {
+		t.Error("a transition was computed from an invalid CIB")
+	}
+	warn := filepath.Join(dir, "warn.xml")
+	os.WriteFile(warn, []byte(`<cib admin_epoch="0" epoch="1" num_updates="0"><configuration><crm_config/><nodes><node id="1" uname="n1"/></nodes>
+<resources/><constraints><rsc_location id="l" rsc="ghost" node="n1" score="10"/></constraints></configuration><status/></cib>`), 0o644)
+	out, err = run(t, "-x", warn, "-S")
+	if err != nil || !strings.Contains(out, `warning: rsc_location "l": rsc refers to resource "ghost"`) {
+		t.Fatalf("tolerated problem: err %v\n%s", err, out)
+	}
+}
