@@ -21,7 +21,8 @@
 //
 // Ready() returns and clears what the caller must do, in this order:
 // save Ready.Persist (cib.Entry values, in order, with fsync: cib.Store's
-// SaveBatch) before anything else; then send Ready.Messages (Encode; To
+// SaveBatch) before anything else, and before calling the Node again (a
+// patch entry points at the node's live CIB, which cib.Store allows); then send Ready.Messages (Encode; To
 // "" means every other node); then deliver Ready.Replies to local
 // clients, publish Ready.DC and log and show Ready.Lost.
 //

@@ -151,6 +151,7 @@ type Node struct {
 	attrs map[attrKey]*attrState
 
 	persisted cib.Version
+	savedOnce bool      // a full copy was persisted since NewNode
 	now       time.Time // the latest now an input carried
 	rd        Ready
 }
@@ -569,9 +570,9 @@ func (n *Node) stepVote(now time.Time, m Message) error {
 func (n *Node) stepMember(now time.Time, m Message) error {
 	switch m.Type {
 	case MsgJoinOffer:
-		req := Message{Type: MsgJoinRequest, To: m.From, View: n.view.Number, Version: n.cib.Version(), Digest: digest(n.cib), LRM: n.lrm}
+		req := Message{Type: MsgJoinRequest, To: m.From, View: n.view.Number, Version: n.cib.Version(), Digest: digest(n.cib), LRM: n.lrm, History: slices.Clone(n.hist)}
 		if req.Version != m.Version || req.Digest != m.Digest {
-			req.CIB, req.History = n.cib.Bytes(), slices.Clone(n.hist)
+			req.CIB = n.cib.Bytes()
 		}
 		n.send(req)
 	case MsgJoinConfirm, MsgFull:
@@ -697,15 +698,15 @@ func (n *Node) tryFinishJoin(now time.Time) {
 		}
 	}
 	wd := configDigest(win.c)
+	anc, ext := n.ancestry(win, cands)
 	selfLost := false
 	for _, c := range cands {
 		if c.node == win.node {
 			continue
 		}
-		cd := configDigest(c.c)
 		v := c.c.Version()
-		if cd == wd || hasHist(win.hist, cd) {
-			continue // the same configuration, or one the winner's line held
+		if cd := configDigest(c.c); cd == wd || anc[cd] {
+			continue // the same configuration, or one the winner's line went through
 		}
 		p := configOnly(cib.Diff(win.c, c.c))
 		lc := LostChange{Node: c.node, Version: v, Winner: win.node, WinnerVersion: win.c.Version(), Patch: p}
@@ -725,8 +726,7 @@ func (n *Node) tryFinishJoin(now time.Time) {
 		n.log.Info("join: adopting a newer cib", "from", win.node, "version", win.c.Version())
 		n.adopt(win.c.Clone(), win.hist)
 	}
-	n.bumpForJoin()
-	n.acked[n.name] = n.cib.Version()
+	n.hist = mergeHist(ext, n.hist, n.cfg.HistoryLen)
 	dg := digest(n.cib)
 	for _, m := range n.view.Members {
 		if m == n.name {
@@ -740,23 +740,68 @@ func (n *Node) tryFinishJoin(now time.Time) {
 			n.sendFull(m, MsgJoinConfirm)
 		}
 	}
+	n.acked[n.name] = n.cib.Version()
+	n.bumpForJoin(now)
 	n.active = true
 	n.writeStatus(now)
 	n.checkPending()
+}
+
+// ancestry returns the configuration digests on the winner's line: its
+// lineage, extended (ancestry is transitive) by the lineage of every copy
+// whose configuration is already on it, such as a node that kept an older
+// lineage than a winner that restarted. ext lists those extra entries.
+func (n *Node) ancestry(win candidate, cands []candidate) (map[uint64]bool, []HistEntry) {
+	anc := map[uint64]bool{configDigest(win.c): true}
+	for _, h := range win.hist {
+		anc[h.Digest] = true
+	}
+	type line struct {
+		d    uint64
+		hist []HistEntry
+	}
+	var lines []line
+	for _, c := range cands {
+		lines = append(lines, line{configDigest(c.c), c.hist})
+	}
+	own := configDigest(n.cib)
+	for _, m := range n.view.Members {
+		if r := n.join.reqs[m]; m != n.name && len(r.CIB) == 0 {
+			lines = append(lines, line{own, r.History}) // same CIB as this DC's
+		}
+	}
+	var ext []HistEntry
+	used := make([]bool, len(lines))
+	for changed := true; changed; {
+		changed = false
+		for i, l := range lines {
+			if used[i] || !anc[l.d] {
+				continue
+			}
+			used[i], changed = true, true
+			for _, h := range l.hist {
+				if !anc[h.Digest] {
+					anc[h.Digest] = true
+					ext = append(ext, h)
+				}
+			}
+		}
+	}
+	return anc, mergeHist(nil, ext, n.cfg.HistoryLen)
 }
 
 // bumpForJoin raises the epoch by Window+1: a stale DC of an earlier view
 // ran at most Window epochs ahead of what all its members (one of which is
 // in this quorate view) persisted, so its unacknowledged writes can never
 // out-version this CIB at a later merge.
-func (n *Node) bumpForJoin() {
+func (n *Node) bumpForJoin(now time.Time) {
 	before := n.cib.Clone()
 	for i := 0; i <= n.cfg.Window; i++ {
 		if _, err := n.cib.Apply(cib.Request{Op: cib.OpBump}); err != nil {
 			panic(fmt.Sprintf("crm: node %s: epoch bump: %v", n.name, err))
 		}
 	}
-	n.persist(cib.Diff(before, n.cib))
+	n.commit(now, cib.Diff(before, n.cib))
 }
 
 // writeStatus records the join in the status section: node_state of every
@@ -851,6 +896,7 @@ func (n *Node) dcWriteNow(origin string, seq uint64, req cib.Request) {
 // commit persists and broadcasts a patch the DC applied.
 func (n *Node) commit(now time.Time, p *cib.Patch) {
 	prev := n.acked[n.name]
+	pb := p.Bytes()
 	n.persist(p)
 	n.acked[n.name] = n.cib.Version()
 	for _, m := range n.view.Members {
@@ -859,7 +905,7 @@ func (n *Node) commit(now time.Time, p *cib.Patch) {
 		}
 	}
 	if len(n.view.Members) > 1 {
-		n.send(Message{Type: MsgPatch, View: n.view.Number, Version: p.Target, Patch: p.Bytes()})
+		n.send(Message{Type: MsgPatch, View: n.view.Number, Version: p.Target, Patch: pb})
 	}
 }
 
@@ -905,25 +951,38 @@ func (n *Node) checkPending() {
 	n.pending = n.pending[:k]
 }
 
-// persist records the current CIB (reached by patch p, nil for a full
-// copy) in Ready.Persist.
+// persist records the current CIB, reached by patch p, in Ready.Persist; p nil records a full copy. A patch entry points at the
+// live CIB, as cib.Store allows (it writes a full copy only from an entry
+// whose CIB is still at the entry's version), so Ready must be saved
+// before the next call into the Node; a full-copy entry is a snapshot.
 func (n *Node) persist(p *cib.Patch) {
 	v := n.cib.Version()
 	if v.Compare(n.persisted) < 0 {
 		panic(fmt.Sprintf("crm: node %s: cib version going back from %s to %s", n.name, n.persisted, v))
 	}
 	n.persisted = v
-	n.rd.Persist = append(n.rd.Persist, cib.Entry{CIB: n.cib.Clone(), Patch: p})
+	c := n.cib
+	if p == nil || !n.savedOnce {
+		// the first entry of a node's life is a full copy, so that the
+		// store needs no base (an empty store, or one that lost its tail)
+		c, p = c.Clone(), nil
+		n.savedOnce = true
+	}
+	n.rd.Persist = append(n.rd.Persist, cib.Entry{CIB: c, Patch: p})
 	n.noteHistory()
 }
 
-// adopt replaces the CIB by a full copy (never older) and its lineage.
+// adopt replaces the CIB by a full copy (never older) and the lineage by
+// the copy's: this node's former line is no longer its ancestry.
 func (n *Node) adopt(c *cib.CIB, hist []HistEntry) {
 	n.cib = c
-	n.hist = mergeHist(n.hist, hist, n.cfg.HistoryLen)
+	n.hist = mergeHist(nil, hist, n.cfg.HistoryLen)
 	n.persist(nil)
 }
 
+// noteHistory records the digest of the configuration's content when the
+// epoch changed. Content (not a chain of patches) so that a node that
+// restarted, and lost its in-memory lineage, is still recognised as stale.
 func (n *Node) noteHistory() {
 	v := n.cib.Version()
 	if l := len(n.hist); l > 0 && n.hist[l-1].AdminEpoch == v.AdminEpoch && n.hist[l-1].Epoch == v.Epoch {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -19,20 +20,21 @@ import (
 // partitions, a simulated membership layer handing out agreed views, and
 // virtual time. It checks the invariants after every step.
 type simCluster struct {
-	t      testing.TB
-	rng    *rand.Rand
-	seed   int64
-	names  []string
-	nodes  map[string]*Node
-	stores map[string]*cib.MemStore
-	group  map[string]int
-	now    time.Time
-	msgs   []simMsg
-	msgSeq uint64
-	views  []simView
-	vnum   uint64
-	issued map[int][]string // group -> members of the last view issued
-	cfg    func(name string) Config
+	t        testing.TB
+	rng      *rand.Rand
+	seed     int64
+	names    []string
+	nodes    map[string]*Node
+	stores   map[string]cib.Store
+	newStore func(name string) cib.Store
+	group    map[string]int
+	now      time.Time
+	msgs     []simMsg
+	msgSeq   uint64
+	views    []simView
+	vnum     uint64
+	issued   map[int][]string // group -> members of the last view issued
+	cfg      func(name string) Config
 
 	dropP      float64
 	maxDelay   time.Duration
@@ -68,8 +70,12 @@ type simView struct {
 }
 
 func newSim(t testing.TB, seed int64, n int, policy NoQuorumPolicy) *simCluster {
-	s := &simCluster{t: t, seed: seed, rng: rand.New(rand.NewSource(seed)), nodes: map[string]*Node{},
-		stores: map[string]*cib.MemStore{}, group: map[string]int{}, now: time.Unix(1700000000, 0).UTC(),
+	return newSimStore(t, seed, n, policy, nil)
+}
+
+func newSimStore(t testing.TB, seed int64, n int, policy NoQuorumPolicy, newStore func(string) cib.Store) *simCluster {
+	s := &simCluster{newStore: newStore, t: t, seed: seed, rng: rand.New(rand.NewSource(seed)), nodes: map[string]*Node{},
+		stores: map[string]cib.Store{}, group: map[string]int{}, now: time.Unix(1700000000, 0).UTC(),
 		issued: map[int][]string{}, maxDelay: 20 * time.Millisecond, viewDelay: 100 * time.Millisecond,
 		lastVer: map[string]cib.Version{}, writes: map[string]map[uint64]string{}, acked: map[string]bool{}, errs: map[string]error{}, reorder: true}
 	s.cfg = func(name string) Config {
@@ -82,7 +88,11 @@ func newSim(t testing.TB, seed int64, n int, policy NoQuorumPolicy) *simCluster 
 	for i := 1; i <= n; i++ {
 		name := fmt.Sprintf("node%d", i)
 		s.names = append(s.names, name)
-		s.stores[name] = cib.NewMemStore(4)
+		if s.newStore != nil {
+			s.stores[name] = s.newStore(name)
+		} else {
+			s.stores[name] = cib.NewMemStore(4)
+		}
 		s.start(name)
 	}
 	s.recomputeViews()
@@ -287,9 +297,9 @@ func (s *simCluster) drain(name string) {
 	n := s.nodes[name]
 	for n.HasReady() {
 		rd := n.Ready()
-		for _, e := range rd.Persist {
-			if err := s.stores[name].Save(e.CIB, e.Patch); err != nil {
-				s.fatalf("save: %v", err)
+		if len(rd.Persist) > 0 {
+			if err := s.stores[name].SaveBatch(rd.Persist); err != nil {
+				s.fatalf("%s: save: %v", name, err)
 			}
 		}
 		for _, m := range rd.Messages {
@@ -521,9 +531,13 @@ func seedRange(full, short int) (int64, int) {
 
 // randomSchedule runs one seeded random fault schedule and checks it.
 func randomSchedule(t testing.TB, seed int64, policy NoQuorumPolicy) *simCluster {
+	return randomScheduleStore(t, seed, policy, nil)
+}
+
+func randomScheduleStore(t testing.TB, seed int64, policy NoQuorumPolicy, newStore func(string) cib.Store) *simCluster {
 	rng := rand.New(rand.NewSource(seed))
 	n := 3 + rng.Intn(3)
-	s := newSim(t, seed, n, policy)
+	s := newSimStore(t, seed, n, policy, newStore)
 	s.traceOn = true
 	steps := 100 + rng.Intn(100)
 	for i := 0; i < steps; i++ {
@@ -586,7 +600,7 @@ func randomSchedule(t testing.TB, seed int64, policy NoQuorumPolicy) *simCluster
 
 func TestRandomSchedules(t *testing.T) {
 	t.Parallel()
-	first, seeds := seedRange(300, 50)
+	first, seeds := seedRange(200, 50)
 	total := map[string]int{}
 	for seed := first; seed < first+int64(seeds); seed++ {
 		s := randomSchedule(t, seed, NoQuorumStop)
@@ -607,7 +621,7 @@ func TestRandomSchedules(t *testing.T) {
 
 func TestRandomSchedulesIgnoreQuorum(t *testing.T) {
 	t.Parallel()
-	first, seeds := seedRange(150, 30)
+	first, seeds := seedRange(100, 30)
 	lost := 0
 	for seed := first; seed < first+int64(seeds); seed++ {
 		s := randomSchedule(t, seed, NoQuorumIgnore)
@@ -616,5 +630,42 @@ func TestRandomSchedulesIgnoreQuorum(t *testing.T) {
 	t.Logf("%d seeds: %d lost-change reports", seeds, lost)
 	if lost == 0 {
 		t.Errorf("no merge ever lost a change: the schedules do not exercise merges")
+	}
+}
+
+// TestRandomSchedulesBoltStore runs schedules against the real bbolt
+// store (without fsync), which, unlike MemStore, checks that every patch
+// entry follows the stored version: the Ready.Persist contract the daemon
+// relies on. A crashed node restarts from what its store Loads.
+func TestRandomSchedulesBoltStore(t *testing.T) {
+	t.Parallel()
+	first, seeds := seedRange(10, 3)
+	for seed := first; seed < first+int64(seeds); seed++ {
+		dir := t.TempDir()
+		open := map[string]*cib.BoltStore{}
+		newStore := func(name string) cib.Store {
+			opts := cib.DefaultStoreOptions()
+			opts.NoSync = true
+			opts.Keep = 8
+			st, err := cib.OpenStore(filepath.Join(dir, name+".db"), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			open[name] = st
+			return st
+		}
+		s := randomScheduleStore(t, seed, NoQuorumStop, newStore)
+		for _, name := range s.names {
+			c, err := s.stores[name].Load()
+			if err != nil {
+				t.Fatalf("seed %d: %s: load: %v", seed, name, err)
+			}
+			if string(c.Bytes()) != string(s.nodes[name].CIB().Bytes()) {
+				t.Fatalf("seed %d: %s: the store holds %s, the node %s", seed, name, c.Version(), s.nodes[name].Version())
+			}
+		}
+		for _, st := range open {
+			st.Close()
+		}
 	}
 }

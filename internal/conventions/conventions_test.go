@@ -116,6 +116,7 @@ var pureCores = map[string]struct{ allowFiles map[string]bool }{
 	"cib":        {allowFiles: map[string]bool{"store.go": true}},
 	"pengine":    {},
 	"membership": {},
+	"crm":        {},
 }
 
 var forbiddenImports = []string{"os", "os/exec", "os/signal", "net", "syscall", "io/ioutil", "google.golang.org/grpc", "go.etcd.io/bbolt", "math/rand"}
