@@ -99,8 +99,8 @@ bench-pengine: ## policy engine speed: ours vs Pacemaker's crm_simulate on 16x10
 	    /usr/bin/time -f "pacemaker $${n}x$${r}: %e s wall, %M KiB max RSS" sh -c "/usr/sbin/crm_simulate -x $$f -R >/dev/null 2>&1" || true; fi; \
 	done
 
-e2e-membership: ## membershipd end to end in network namespaces (root): 5 nodes partitioned 3|2 and healed, daemon restarts, 16 nodes
-	@out=$$($(GO) test -count=1 -timeout 10m -run 'TestFiveNodes|TestSixteenNodes' -v ./membership/e2e/ 2>&1); rc=$$?; \
+e2e-membership: ## membershipd end to end in network namespaces (root): 5 nodes partitioned 3|2 and healed, daemon restarts, two_node, 16 nodes
+	@out=$$($(GO) test -count=1 -timeout 10m -run 'TestFiveNodes|TestSixteenNodes|TestTwoNode' -v ./membership/e2e/ 2>&1); rc=$$?; \
 	  if [ $$rc -ne 0 ]; then echo "$$out" | tail -80; exit $$rc; fi; \
 	  echo "$$out" | grep -E '^ *(--- |cluster_test.go)'
 

@@ -66,6 +66,8 @@ var ignoredDirectives = []string{
 	"hopfudge", "logfacility", "logfile", "msgfmt", "pacemaker", "ping_group", "realtime",
 	"respawn", "stonith", "stonith_host", "traditional_compression", "use_logd", "uuidfrom",
 	"watchdog",
+	// membership's quorum directives (read by membershipd)
+	"quorum_votes", "expected_votes", "two_node",
 }
 
 // ParseHaCf parses an ha.cf file named name. Every error names name:line.

@@ -23,7 +23,7 @@ type options struct {
 	stateDir  string
 	node      string
 	logLevel  string
-	tick      string
+	realtime  int
 }
 
 func (o *options) AddFlags(fs *pflag.FlagSet) {
@@ -34,6 +34,7 @@ func (o *options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.stateDir, "state-dir", "/var/lib/systole/membership", "directory of the persistent hard state (view numbers)")
 	fs.StringVar(&o.node, "node", "", "this node's name (default: the host name)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.IntVar(&o.realtime, "realtime", 10, "SCHED_RR priority (1-99) so that the membership timers keep their timing under load, like messagingd; 0 keeps normal scheduling")
 }
 
 func (o *options) apiSocket() string {
@@ -99,6 +100,11 @@ func run(cmd *cobra.Command, o *options) error {
 	s, err := server.New(server.Options{Core: core, Store: store, MessagingSocket: o.messagingSocket(), Logger: log})
 	if err != nil {
 		return err
+	}
+	if o.realtime > 0 {
+		if err := setRealtime(o.realtime); err != nil {
+			log.Warn("realtime scheduling not available; peers may be counted down under load", "err", err)
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

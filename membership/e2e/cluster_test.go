@@ -67,7 +67,14 @@ type cluster struct {
 	names   []string
 }
 
-func newCluster(t *testing.T, n int) *cluster {
+func newCluster(t *testing.T, n int) *cluster { return newClusterWith(t, n, "") }
+
+// newClusterWith writes membership directives (quorum_votes, expected_votes, two_node) into
+// a copy of ha.cf that only membershipd reads: messagingd's parser rejects them.
+func newClusterWith(t *testing.T, n int, directives string) *cluster {
+	if testing.Short() {
+		t.Skip("end-to-end test; -short runs unit tests only")
+	}
 	l := lab.New(t, n, lab.WithoutIPv6())
 	c := &cluster{t: t, lab: l}
 	for i := range n {
@@ -79,6 +86,7 @@ func newCluster(t *testing.T, n int) *cluster {
 		m := &member{name: c.names[i], node: nd, dir: filepath.Join(l.Dir(), c.names[i])}
 		must(t, os.MkdirAll(m.dir, 0o700))
 		must(t, os.WriteFile(filepath.Join(m.dir, "ha.cf"), []byte(cf), 0o644))
+		must(t, os.WriteFile(filepath.Join(m.dir, "membership.cf"), []byte(cf+directives), 0o644))
 		must(t, os.WriteFile(filepath.Join(m.dir, "authkeys"), []byte("auth 1\n1 sha256 e2e-membership-secret\n"), 0o600))
 		cl, err := client.Dial(filepath.Join(m.dir, "membership.sock"))
 		must(t, err)
@@ -87,6 +95,14 @@ func newCluster(t *testing.T, n int) *cluster {
 		c.members = append(c.members, m)
 	}
 	return c
+}
+
+// logLevel is membershipd's log level: SYSTOLE_E2E_LOG_LEVEL, default info.
+func logLevel() string {
+	if l := os.Getenv("SYSTOLE_E2E_LOG_LEVEL"); l != "" {
+		return l
+	}
+	return "info"
 }
 
 func must(t *testing.T, err error) {
@@ -105,8 +121,8 @@ func (c *cluster) startMessaging(i int) {
 
 func (c *cluster) startMembership(i int) {
 	m := c.members[i]
-	m.memd = m.node.Start(c.t, membershipBin, "--config", filepath.Join(m.dir, "ha.cf"), "--run-dir", m.dir,
-		"--state-dir", filepath.Join(m.dir, "membership-state"), "--node", m.name, "--log-level", "info")
+	m.memd = m.node.Start(c.t, membershipBin, "--config", filepath.Join(m.dir, "membership.cf"), "--run-dir", m.dir,
+		"--state-dir", filepath.Join(m.dir, "membership-state"), "--node", m.name, "--log-level", logLevel())
 }
 
 // watch follows m's views in the background and records them.
@@ -165,14 +181,14 @@ func (m *member) view() *membershipv1.View {
 
 // waitView waits until every member in idx has installed the same view (number and
 // coordinator) holding exactly the members of idx, with the given quorum flag, and
-// returns how long it took.
-func (c *cluster) waitView(idx []int, quorum bool, within time.Duration) time.Duration {
+// returns when the last of them installed it (from the daemons' own timestamps).
+func (c *cluster) waitView(idx []int, quorum bool, within time.Duration) time.Time {
 	c.t.Helper()
 	return c.waitViewAfter(idx, quorum, 0, within)
 }
 
 // waitViewAfter is waitView for a view numbered above after.
-func (c *cluster) waitViewAfter(idx []int, quorum bool, after uint64, within time.Duration) time.Duration {
+func (c *cluster) waitViewAfter(idx []int, quorum bool, after uint64, within time.Duration) time.Time {
 	c.t.Helper()
 	var want []string
 	for _, i := range idx {
@@ -184,6 +200,7 @@ func (c *cluster) waitViewAfter(idx []int, quorum bool, after uint64, within tim
 	for {
 		ok := true
 		var first *membershipv1.View
+		var at int64
 		last = last[:0]
 		for _, i := range idx {
 			v := c.members[i].view()
@@ -192,6 +209,7 @@ func (c *cluster) waitViewAfter(idx []int, quorum bool, after uint64, within tim
 				ok = false
 				continue
 			}
+			at = max(at, v.GetInstalledUnixMs())
 			if first == nil {
 				first = v
 			} else if first.GetNumber() != v.GetNumber() || first.GetCoordinator() != v.GetCoordinator() {
@@ -199,7 +217,7 @@ func (c *cluster) waitViewAfter(idx []int, quorum bool, after uint64, within tim
 			}
 		}
 		if ok {
-			return time.Since(start)
+			return time.UnixMilli(at)
 		}
 		if time.Since(start) > within {
 			c.t.Fatalf("timed out after %v waiting for view %v quorum=%v; views:\n%s", within, want, quorum, strings.Join(last, "\n"))
@@ -254,8 +272,8 @@ func TestFiveNodes(t *testing.T) {
 		c.watch(m)
 	}
 	all := seq(0, 5)
-	c.waitView(all, true, 30*time.Second)
-	t.Logf("5 nodes: one 5-node view with quorum %v after starting membershipd", time.Since(start).Round(time.Millisecond))
+	formed := c.waitView(all, true, 30*time.Second)
+	t.Logf("5 nodes: one 5-node view with quorum installed on all %v after starting membershipd", formed.Sub(start))
 
 	t.Run("status command", func(t *testing.T) {
 		out, err := exec.Command(membershipBin, "status", "--peers", "--run-dir", c.members[0].dir).CombinedOutput()
@@ -271,15 +289,16 @@ func TestFiveNodes(t *testing.T) {
 		major, minor := seq(0, 3), seq(3, 5)
 		cut := time.Now()
 		c.partition(major, minor)
-		dMajor := c.waitView(major, true, 20*time.Second)
-		dMinor := c.waitView(minor, false, 20*time.Second)
-		t.Logf("partition 3|2: majority in a 3-node view with quorum %v after the cut, minority in a 2-node view without quorum %v after the cut",
-			dMajor.Round(time.Millisecond), time.Since(cut).Round(time.Millisecond))
-		_ = dMinor
+		t.Logf("cut at %s, rules loaded after %v", cut.UTC().Format("15:04:05.000"), time.Since(cut).Round(time.Millisecond))
+		tMajor := c.waitView(major, true, 20*time.Second)
+		tMinor := c.waitView(minor, false, 20*time.Second)
+		t.Logf("partition 3|2: majority in a 3-node view with quorum %v after the cut, minority in a 2-node view without quorum %v after the cut (deadtime %v)",
+			tMajor.Sub(cut), tMinor.Sub(cut), deadtime)
 		healed := time.Now()
 		c.heal(all)
-		c.waitView(all, true, 30*time.Second)
-		t.Logf("heal: one 5-node view with quorum %v after the heal", time.Since(healed).Round(time.Millisecond))
+		t.Logf("heal rules removed after %v", time.Since(healed).Round(time.Millisecond))
+		tHeal := c.waitView(all, true, 30*time.Second)
+		t.Logf("heal: one 5-node view with quorum %v after the heal (hold-down %v)", tHeal.Sub(healed), deadtime)
 	})
 
 	t.Run("messagingd restart under membershipd", func(t *testing.T) {
@@ -288,20 +307,35 @@ func TestFiveNodes(t *testing.T) {
 		m.msgd.Kill()
 		restarted := time.Now()
 		c.startMessaging(4)
-		c.waitViewAfter(all, true, before, 30*time.Second)
-		t.Logf("messagingd restart on node04: one 5-node view again %v after the restart", time.Since(restarted).Round(time.Millisecond))
+		back := c.waitViewAfter(all, true, before, 30*time.Second)
+		t.Logf("messagingd restart on node04: one 5-node view again %v after the restart", back.Sub(restarted))
 		if !strings.Contains(m.memd.Output(), "lost messagingd") {
 			t.Errorf("membershipd on node04 did not notice messagingd going away:\n%s", m.memd.Output())
 		}
 	})
+	t.Run("membershipd restart under messagingd", func(t *testing.T) {
+		m := c.members[3]
+		before := m.view().GetNumber()
+		killed := time.Now()
+		m.memd.Kill()
+		gone := c.waitViewAfter([]int{0, 1, 2, 4}, true, before, 20*time.Second)
+		t.Logf("membershipd killed on node03 (messagingd still up): 4-node view %v after the kill (peer timeout 2 x deadtime = %v)", gone.Sub(killed), 2*deadtime)
+		restarted := time.Now()
+		c.startMembership(3)
+		back := c.waitViewAfter(all, true, before, 20*time.Second)
+		t.Logf("membershipd restarted on node03: one 5-node view %v after the restart", back.Sub(restarted))
+		if n := m.view().GetNumber(); n <= before {
+			t.Errorf("node03's view number went from %d to %d across its restart", before, n)
+		}
+	})
 	c.checkGrowth()
+	if os.Getenv("SYSTOLE_E2E_VERBOSE") != "" {
+		t.Logf("node00 membershipd:\n%s", c.members[0].memd.Output())
+	}
 }
 
 // TestSixteenNodes forms one view of 16 real nodes (16 namespaces x 2 daemons).
 func TestSixteenNodes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short")
-	}
 	c := newCluster(t, 16)
 	for i := range c.members {
 		c.startMessaging(i)
@@ -310,6 +344,40 @@ func TestSixteenNodes(t *testing.T) {
 	for i := range c.members {
 		c.startMembership(i)
 	}
-	c.waitView(seq(0, 16), true, 60*time.Second)
-	t.Logf("16 nodes: one 16-node view with quorum %v after starting membershipd", time.Since(start).Round(time.Millisecond))
+	formed := c.waitView(seq(0, 16), true, 60*time.Second)
+	t.Logf("16 nodes: one 16-node view with quorum installed on all %v after starting membershipd", formed.Sub(start))
+}
+
+// TestTwoNode runs a two_node cluster: split, each side keeps quorum (fencing decides);
+// a membershipd restarted while still cut off waits for all and has no quorum; healed, the
+// pair forms one view with quorum again.
+func TestTwoNode(t *testing.T) {
+	c := newClusterWith(t, 2, "two_node on\n")
+	for i := range c.members {
+		c.startMessaging(i)
+		c.startMembership(i)
+	}
+	for _, m := range c.members {
+		c.watch(m)
+	}
+	both := seq(0, 2)
+	c.waitView(both, true, 30*time.Second)
+	c.partition([]int{0}, []int{1})
+	c.waitView([]int{0}, true, 20*time.Second)
+	c.waitView([]int{1}, true, 20*time.Second)
+	m := c.members[1]
+	before := m.view().GetNumber()
+	m.memd.Kill()
+	c.startMembership(1)
+	c.waitViewAfter([]int{1}, false, before, 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	q, err := m.c.Quorum(ctx)
+	must(t, err)
+	if q.GetQuorum() || !q.GetTwoNode() || !q.GetWaitingForAll() || q.GetExpectedVotes() != 2 {
+		t.Fatalf("restarted node cut off from its peer: %v", q)
+	}
+	c.heal(both)
+	c.waitViewAfter(both, true, before, 30*time.Second)
+	c.checkGrowth()
 }

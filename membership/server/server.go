@@ -44,6 +44,12 @@ type Options struct {
 	Logger *slog.Logger
 	// Tick is the loop's tick interval; 0 means DefaultTick.
 	Tick time.Duration
+	// PeerTimeout is how long a peer that messagingd reports up may send no membership
+	// message before it counts as down (its membershipd is gone while its messagingd
+	// runs); 0 means max(2 x Core.HoldDown, 4 x Core.ReportInterval): twice the
+	// messaging deadtime, so that a briefly starved daemon is not mistaken for a dead one
+	// (a dead node is found by messagingd at deadtime anyway).
+	PeerTimeout time.Duration
 }
 
 // event is an input from the messagingd session goroutines.
@@ -90,7 +96,7 @@ type Server struct {
 	seenFull    bool
 	connected   bool
 	session     uint64
-	peerUp      map[string]bool
+	peers       map[string]*peerState
 	watchers    map[*watcher]struct{}
 	sendErrs    int
 	lastSendLog time.Time
@@ -103,6 +109,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Tick <= 0 {
 		opts.Tick = DefaultTick
+	}
+	if opts.PeerTimeout <= 0 {
+		opts.PeerTimeout = max(2*opts.Core.HoldDown, 4*opts.Core.ReportInterval)
 	}
 	log := opts.Logger
 	if log == nil {
@@ -128,7 +137,7 @@ func New(opts Options) (*Server, error) {
 		calls:    make(chan func()),
 		evs:      make(chan event, 256),
 		done:     make(chan struct{}),
-		peerUp:   map[string]bool{},
+		peers:    map[string]*peerState{},
 		watchers: map[*watcher]struct{}{},
 		view:     &membershipv1.View{},
 	}
@@ -216,6 +225,10 @@ func (s *Server) loop(ctx context.Context) error {
 			s.closeWatchers()
 			return nil
 		case <-t.C:
+			now := time.Now()
+			for p, ps := range s.peers {
+				s.evaluate(now, p, ps)
+			}
 		case ev := <-s.evs:
 			s.handle(ev)
 		case f := <-s.calls:
@@ -227,6 +240,45 @@ func (s *Server) loop(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// peerState is the shell's liveness of one peer: what messagingd says, and whether the
+// peer's membershipd is heard.
+type peerState struct {
+	msgUp     bool      // messagingd reports the peer up
+	upSince   time.Time // when messagingd last reported it up
+	lastHeard time.Time // last membership message from it
+	told      bool      // what the core was last told
+	silent    bool      // counted down because its membershipd is silent (for logs)
+}
+
+// evaluate tells the core whether p counts as up: messagingd reports it up, and its
+// membershipd sent something within PeerTimeout (counting from when it came up, so a
+// peer is not held down before its first report can arrive).
+func (s *Server) evaluate(now time.Time, name string, ps *peerState) {
+	heard := ps.lastHeard
+	if ps.upSince.After(heard) {
+		heard = ps.upSince
+	}
+	silent := ps.msgUp && now.Sub(heard) >= s.opts.PeerTimeout
+	up := ps.msgUp && !silent
+	if silent != ps.silent {
+		ps.silent = silent
+		if silent {
+			s.log.Warn("peer's messaging is up but its membershipd is silent; counting it down", "peer", name, "silence", now.Sub(heard))
+		} else if ps.msgUp {
+			s.log.Info("peer's membershipd is heard again", "peer", name)
+		}
+	}
+	if up == ps.told {
+		return
+	}
+	if err := s.node.PeerStatus(now, name, up); err != nil {
+		s.log.Debug("peer status", "err", err)
+		return
+	}
+	ps.told = up
+	s.log.Debug("peer", "node", name, "up", up)
 }
 
 func (s *Server) handle(ev event) {
@@ -243,11 +295,9 @@ func (s *Server) handle(ev event) {
 		}
 		s.connected = false
 		s.log.Warn("lost messagingd; every peer counts as down until it is back", "err", ev.err)
-		for p, up := range s.peerUp {
-			if up {
-				s.peerUp[p] = false
-				_ = s.node.PeerStatus(now, p, false)
-			}
+		for p, ps := range s.peers {
+			ps.msgUp = false
+			s.evaluate(now, p, ps)
 		}
 		return
 	}
@@ -256,18 +306,26 @@ func (s *Server) handle(ev event) {
 	}
 	switch ev.kind {
 	case evPeer:
-		if s.peerUp[ev.peer] == ev.up {
-			return
+		ps := s.peers[ev.peer]
+		if ps == nil {
+			if !slices.Contains(s.names, ev.peer) {
+				return
+			}
+			ps = &peerState{}
+			s.peers[ev.peer] = ps
 		}
-		if err := s.node.PeerStatus(now, ev.peer, ev.up); err != nil {
-			s.log.Debug("peer status", "err", err)
-			return
+		if ev.up && !ps.msgUp {
+			ps.upSince = now
 		}
-		s.peerUp[ev.peer] = ev.up
-		s.log.Debug("peer", "node", ev.peer, "up", ev.up)
+		ps.msgUp = ev.up
+		s.evaluate(now, ev.peer, ps)
 	case evDeliver:
 		if ev.from == s.opts.Core.Name {
 			return // our own broadcast, delivered locally
+		}
+		if ps := s.peers[ev.from]; ps != nil {
+			ps.lastHeard = now
+			s.evaluate(now, ev.from, ps)
 		}
 		if err := s.node.Step(now, ev.from, ev.payload); err != nil {
 			s.log.Debug("membership message dropped", "from", ev.from, "err", err)
@@ -300,23 +358,84 @@ func (s *Server) drain(ctx context.Context) error {
 	return nil
 }
 
+// send hands msgs to messagingd. Each Send is an API round trip through messagingd's
+// loop (milliseconds on a loaded machine), so a coordinator's proposal to 15 members
+// sent one after the other would take a large part of a failover. Unicasts to different
+// nodes are therefore sent concurrently, keeping the order per destination; a
+// broadcast is a barrier that keeps its place relative to every other message.
 func (s *Server) send(ctx context.Context, msgs []membership.Envelope) {
 	if !s.connected {
 		return // nothing would get through; the core repeats what matters
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	for _, m := range msgs {
-		if err := s.mc.Send(ctx, m.To, Channel, m.Payload); err != nil {
-			s.sendErrs++
-			if time.Since(s.lastSendLog) > 5*time.Second {
-				s.log.Warn("send to messagingd failed", "to", m.To, "type", m.Type, "err", err, "failures", s.sendErrs)
-				s.lastSendLog = time.Now()
-			}
-			if ctx.Err() != nil {
-				return
-			}
+	start := time.Now()
+	for len(msgs) > 0 {
+		if msgs[0].To == "" {
+			s.sendOne(ctx, msgs[0])
+			msgs = msgs[1:]
+			continue
 		}
+		n := 0
+		for n < len(msgs) && msgs[n].To != "" {
+			n++
+		}
+		s.sendUnicasts(ctx, msgs[:n])
+		msgs = msgs[n:]
+	}
+	if d := time.Since(start); d > 50*time.Millisecond {
+		s.log.Debug("slow send batch", "took", d)
+	}
+}
+
+func (s *Server) sendUnicasts(ctx context.Context, msgs []membership.Envelope) {
+	if len(msgs) == 1 {
+		s.sendOne(ctx, msgs[0])
+		return
+	}
+	byDest := map[string][]membership.Envelope{}
+	var order []string
+	for _, m := range msgs {
+		if _, ok := byDest[m.To]; !ok {
+			order = append(order, m.To)
+		}
+		byDest[m.To] = append(byDest[m.To], m)
+	}
+	errs := make([]error, len(order))
+	var wg sync.WaitGroup
+	for i, to := range order {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, m := range byDest[to] {
+				if err := s.mc.Send(ctx, m.To, Channel, m.Payload); err != nil {
+					errs[i] = fmt.Errorf("%v to %s: %w", m.Type, m.To, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			s.sendFailed(err)
+		}
+	}
+}
+
+func (s *Server) sendOne(ctx context.Context, m membership.Envelope) {
+	if err := s.mc.Send(ctx, m.To, Channel, m.Payload); err != nil {
+		s.sendFailed(fmt.Errorf("%v to %q: %w", m.Type, m.To, err))
+	}
+}
+
+// sendFailed counts a failed send and logs at most one every 5 seconds. The core repairs
+// lost messages (reports are periodic, proposals time out and are retried).
+func (s *Server) sendFailed(err error) {
+	s.sendErrs++
+	if time.Since(s.lastSendLog) > 5*time.Second {
+		s.log.Warn("send to messagingd failed", "err", err, "failures", s.sendErrs)
+		s.lastSendLog = time.Now()
 	}
 }
 
