@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/systole/systole/internal/realtime"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -102,7 +103,7 @@ func run(cmd *cobra.Command, o *options) error {
 		return err
 	}
 	if o.realtime > 0 {
-		if err := setRealtime(o.realtime); err != nil {
+		if err := realtime.Set(o.realtime); err != nil {
 			log.Warn("realtime scheduling not available; peers may be counted down under load", "err", err)
 		}
 	}
