@@ -1,8 +1,9 @@
 // Package crm is the pure core of crmd, the Cluster Resource Manager of
 // every node: DC election, join, CIB replication and node attributes (the
 // attrd role). It is a deterministic state machine in the style of etcd's
-// raft; the daemon that wires it to messagingd, membershipd, lrmd and the
-// CIB store is not built yet (see "Not built yet" below and docs/crm.md).
+// raft. The daemon shell (crm/server, cmd/crmd) wires it to messagingd,
+// membershipd, the bbolt CIB store and the CIB gRPC service the CLIs use;
+// lrmd and the policy engine are not wired yet (see below and docs/crm.md).
 //
 // # Shape
 //
@@ -79,9 +80,10 @@
 //
 // # Not built yet
 //
-// The daemon (crm/server): gRPC for the CLIs, the messaging and
-// membership clients, the bbolt store, lrmd calls (probes where the
-// history is unknown), the policy engine call on every relevant change.
+// In the daemon (crm/server): lrmd calls (SetLRM, probes where the history
+// is unknown, fail counts from results), the policy engine call on every
+// relevant change, and the gRPC APIs of crm_attribute, crm_standby,
+// crm_node and crm_mon.
 // A crmd restart without a membership change needs a new view from the
 // daemon (see docs/crm.md). The core is not safe for concurrent use.
 package crm

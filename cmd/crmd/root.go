@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/systole/systole/cib"
+	"github.com/systole/systole/crm"
+	"github.com/systole/systole/crm/server"
+	memclient "github.com/systole/systole/membership/client"
+	msgclient "github.com/systole/systole/messaging/client"
+)
+
+type options struct {
+	node           string
+	runDir         string
+	stateDir       string
+	socket         string
+	msgSocket      string
+	memSocket      string
+	logLevel       string
+	noQuorumPolicy string
+}
+
+func (o *options) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.node, "node", "", "this node's name, as in the membership (default: the host name)")
+	fs.StringVar(&o.runDir, "run-dir", "/run/systole", "run directory holding the API sockets")
+	fs.StringVar(&o.stateDir, "state-dir", "/var/lib/systole/crm", "directory of the CIB store (cib.db)")
+	fs.StringVar(&o.socket, "socket", "", "unix socket of the CIB service that cibadmin uses (default <run-dir>/cib.sock, cibadmin's CIB_socket default)")
+	fs.StringVar(&o.msgSocket, "messaging-socket", "", "messagingd's API socket (default <run-dir>/messaging.sock)")
+	fs.StringVar(&o.memSocket, "membership-socket", "", "membershipd's API socket (default <run-dir>/membership.sock)")
+	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&o.noQuorumPolicy, "no-quorum-policy", string(crm.NoQuorumStop), "stop, freeze or ignore: whether a partition without quorum elects a DC (ignore only)")
+}
+
+func (o *options) path(flag, name string) string {
+	if flag != "" {
+		return flag
+	}
+	return filepath.Join(o.runDir, name)
+}
+
+// NewRootCommand returns the crmd command.
+func NewRootCommand() *cobra.Command {
+	o := &options{}
+	cmd := &cobra.Command{
+		Use:           "crmd",
+		Short:         "Systole CRM daemon: DC election, CIB replication and the live CIB service",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE:          func(cmd *cobra.Command, _ []string) error { return run(cmd, o) },
+	}
+	o.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func run(cmd *cobra.Command, o *options) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+	name := o.node
+	if name == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return fmt.Errorf("--node: %w", err)
+		}
+		name = h
+	}
+	core := crm.DefaultConfig(name)
+	core.NoQuorumPolicy = crm.NoQuorumPolicy(o.noQuorumPolicy)
+	core.Logger = log
+	if err := core.Validate(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(o.stateDir, 0o700); err != nil {
+		return fmt.Errorf("state dir: %w", err)
+	}
+	store, err := cib.OpenStore(filepath.Join(o.stateDir, "cib.db"), cib.DefaultStoreOptions())
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	mc, err := msgclient.Dial(o.path(o.msgSocket, "messaging.sock"))
+	if err != nil {
+		return err
+	}
+	defer mc.Close()
+	mem, err := memclient.Dial(o.path(o.memSocket, "membership.sock"))
+	if err != nil {
+		return err
+	}
+	defer mem.Close()
+
+	s, err := server.New(core, store, server.Messaging{C: mc}, server.Config{Logger: log})
+	if err != nil {
+		return err
+	}
+	lis, sock, err := listen(o.path(o.socket, "cib.sock"), log)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(sock)
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	var wg sync.WaitGroup
+	runErr := make(chan error, 1)
+	wg.Add(1)
+	go func() { defer wg.Done(); runErr <- s.Run(ctx); cancel() }()
+	// subscribe before following views, so that no vote of this view is
+	// missed (the core repeats them anyway)
+	subscribed := make(chan struct{})
+	wg.Add(3)
+	go func() { defer wg.Done(); server.FollowMessaging(ctx, s, mc, subscribed) }()
+	go func() {
+		defer wg.Done()
+		select {
+		case <-subscribed:
+		case <-time.After(5 * time.Second):
+			log.Warn("messagingd not reachable yet; following the membership anyway")
+		case <-ctx.Done():
+			return
+		}
+		server.FollowMembership(ctx, s, mem)
+	}()
+	serveErr := make(chan error, 1)
+	go func() { defer wg.Done(); serveErr <- s.Serve(ctx, lis); cancel() }()
+	log.Info("crmd started", "node", name, "socket", sock, "state", o.stateDir)
+	wg.Wait()
+	if err := <-runErr; err != nil {
+		return err
+	}
+	return <-serveErr
+}
+
+// listen opens the CIB service socket: replaced if it exists, readable and
+// writable by root and group haclient only (the CLIs' access rule).
+func listen(path string, log *slog.Logger) (net.Listener, string, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, "", fmt.Errorf("socket dir: %w", err)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, "", fmt.Errorf("remove stale socket: %w", err)
+	}
+	lis, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, "", fmt.Errorf("listen %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o660); err != nil {
+		lis.Close()
+		return nil, "", fmt.Errorf("chmod %s: %w", path, err)
+	}
+	if g, err := user.LookupGroup("haclient"); err == nil {
+		if gid, err := strconv.Atoi(g.Gid); err == nil {
+			if err := os.Chown(path, -1, gid); err != nil {
+				log.Warn("cannot give the CIB socket to group haclient", "err", err)
+			}
+		}
+	}
+	return lis, path, nil
+}

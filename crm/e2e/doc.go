@@ -1,0 +1,5 @@
+// Package e2e runs crmd with real messagingd and membershipd processes in
+// network namespaces (internal/lab; root only, skipped otherwise and with
+// -short): the election of one DC, and a cibadmin write on a replica
+// reaching every node's CIB through the DC.
+package e2e
