@@ -37,6 +37,19 @@ func Compute(c *cib.CIB, cfg Config) (res *Result, err error) {
 // ComputeDoc runs the scheduler over a parsed CIB document (from cib.Parse
 // or ParseXML). The document is only read.
 func ComputeDoc(doc *etree.Document, cfg Config) (res *Result, err error) {
+	return computeDoc(doc, nil, cfg)
+}
+
+// ComputeInput runs the scheduler over a CIB read by ParseInput. The input
+// is only read.
+func ComputeInput(in *Input, cfg Config) (res *Result, err error) {
+	if in == nil {
+		return nil, ErrNoCIB
+	}
+	return computeDoc(in.Doc, in.history, cfg)
+}
+
+func computeDoc(doc *etree.Document, hist map[*etree.Element][]*histOp, cfg Config) (res *Result, err error) {
 	if doc == nil || doc.Root() == nil {
 		return nil, ErrNoCIB
 	}
@@ -44,6 +57,7 @@ func ComputeDoc(doc *etree.Document, cfg Config) (res *Result, err error) {
 		return nil, err
 	}
 	s := newSched(doc, cfg)
+	s.compactHist = hist
 	s.run()
 	g := s.buildGraph()
 	res = &Result{Graph: g}

@@ -50,21 +50,42 @@ func xmlEscapeAttr(v string) string {
 
 func digestParams(params map[string]string) string {
 	keys := sortedKeys(params)
-	var b strings.Builder
-	b.WriteString(" <parameters")
+	var stack [512]byte
+	b := append(stack[:0], " <parameters"...)
 	for _, k := range keys {
-		b.WriteString(" " + k + "=\"" + xmlEscapeAttr(params[k]) + "\"")
+		b = append(b, ' ')
+		b = append(b, k...)
+		b = append(b, '=', '"')
+		b = appendEscapedAttr(b, params[k])
+		b = append(b, '"')
 	}
-	b.WriteString("/>\n")
-	sum := md5.Sum([]byte(b.String()))
+	b = append(b, "/>\n"...)
+	sum := md5.Sum(b)
 	return hex.EncodeToString(sum[:])
 }
 
+// appendEscapedAttr appends xmlEscapeAttr(v) to b, copying v as is when
+// it is plain ASCII needing no escapes.
+func appendEscapedAttr(b []byte, v string) []byte {
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c >= 0x80, c == '&', c == '<', c == '>', c == '"', c == '\'', c == '\n', c == '\r', c == '\t':
+			return append(b, xmlEscapeAttr(v)...)
+		}
+	}
+	return append(b, v...)
+}
+
 // digestAll computes (all-params digest, restart digest) for a history op.
-func (s *sched) opDigests(r *Resource, n *Node, task string, interval int64, op *etree.Element) (string, string, bool) {
-	params := s.rscParams(r, n)
+//
+// params caches s.rscParams(r, n) across the calls for one resource on
+// one node (computed when nil); it is only read.
+func (s *sched) opDigests(r *Resource, n *Node, task string, interval int64, hop *histOp, params *map[string]string) (string, string, bool) {
+	if *params == nil {
+		*params = s.rscParams(r, n)
+	}
 	all := map[string]string{}
-	for k, v := range params {
+	for k, v := range *params {
 		all[k] = v
 	}
 	cfg := s.findOpConfig(r, task, interval, true)
@@ -90,11 +111,11 @@ func (s *sched) opDigests(r *Resource, n *Node, task string, interval int64, op 
 	}
 	d := digestParams(all)
 	restart := ""
-	if op.SelectAttr("op-restart-digest") != nil {
+	if hop.has&hasRestartDigest != 0 {
 		keep := map[string]string{}
-		fr := op.SelectAttr("op-force-restart")
+		hasFR := hop.has&hasForceRestart != 0
 		for k, v := range all {
-			if fr == nil || strings.Contains(" "+fr.Value+" ", " "+k+" ") {
+			if !hasFR || strings.Contains(" "+hop.rare.forceRestart+" ", " "+k+" ") {
 				keep[k] = v
 			}
 		}
@@ -129,6 +150,7 @@ func (s *sched) processRscHistory(re *etree.Element, r *Resource, n *Node) {
 		return
 	}
 	ops := r.histOps[n.index]
+	var params map[string]string // see opDigests
 	start, stop := calculateActiveOps(ops)
 	if start < stop {
 		return
@@ -138,11 +160,11 @@ func (s *sched) processRscHistory(re *etree.Element, r *Resource, n *Node) {
 			continue
 		}
 		if op.interval > 0 && (r.Maintenance || n.Maintenance) {
-			s.scheduleCancel(r, op.xml.SelectAttrValue("call-id", ""), op.task, op.interval, n)
+			s.scheduleCancel(r, op.callIDRaw, op.task, op.interval, n)
 			continue
 		}
 		if op.interval == 0 || op.task == "monitor" || op.task == "start" || op.task == "promote" || op.task == "migrate_from" {
-			if s.checkActionConfig(r, n, op) {
+			if s.checkActionConfig(r, n, op, &params) {
 				if fc, _ := s.failcount(r, n, true); fc != 0 {
 					s.clearFailcount(r, n, "action definition changed")
 				}
@@ -151,12 +173,12 @@ func (s *sched) processRscHistory(re *etree.Element, r *Resource, n *Node) {
 	}
 }
 
-func (s *sched) checkActionConfig(r *Resource, n *Node, op *histOp) bool {
+func (s *sched) checkActionConfig(r *Resource, n *Node, op *histOp, params *map[string]string) bool {
 	task := op.task
 	if op.interval > 0 {
 		if s.findOpConfig(r, task, op.interval, false) == nil {
 			if s.stopOrphanActions {
-				s.scheduleCancel(r, op.xml.SelectAttrValue("call-id", ""), task, op.interval, n)
+				s.scheduleCancel(r, op.callIDRaw, task, op.interval, n)
 			}
 			return true
 		}
@@ -167,17 +189,13 @@ func (s *sched) checkActionConfig(r *Resource, n *Node, op *histOp) bool {
 			task = "start"
 		}
 	}
-	opDigest := op.xml.SelectAttr("op-digest")
-	if op.status != 0 && op.status != 4 && op.status != -1 {
-		// not a completed op
-	}
-	dAll, dRestart, force := s.opDigests(r, n, task, op.interval, op.xml)
+	dAll, dRestart, force := s.opDigests(r, n, task, op.interval, op, params)
 	rc := "match"
-	if rd := op.xml.SelectAttr("op-restart-digest"); rd != nil && dRestart != rd.Value {
+	if op.has&hasRestartDigest != 0 && dRestart != op.rare.restartDigest {
 		rc = "restart"
-	} else if opDigest == nil {
+	} else if op.has&hasDigest == 0 {
 		rc = "unknown"
-	} else if dAll != opDigest.Value {
+	} else if dAll != op.digest {
 		rc = "mismatch"
 		if force {
 			rc = "restart"
@@ -194,7 +212,7 @@ func (s *sched) checkActionConfig(r *Resource, n *Node, op *histOp) bool {
 		if op.interval > 0 {
 			a := s.customAction(r, opKey(r.ID, task, op.interval), task, n, true)
 			a.set(afReschedule)
-		} else if op.xml.SelectAttr("op-restart-digest") != nil {
+		} else if op.has&hasRestartDigest != 0 {
 			r.Reload = true
 			s.scheduleReload(r, n)
 		} else {
@@ -967,12 +985,11 @@ func instanceNumber(r *Resource) int {
 // parameters minus the private ones, which saved CIBs hide) still matches,
 // as crm_simulate treats such changes as none.
 func (s *sched) onlySanitizedChanged(r *Resource, n *Node, op *histOp) bool {
-	sd := op.xml.SelectAttr("op-secure-digest")
-	if sd == nil {
+	if op.has&hasSecureDigest == 0 {
 		return false
 	}
-	secure := op.xml.SelectAttrValue("op-secure-params", " passwd password user ")
-	version := op.xml.SelectAttrValue("crm_feature_set", "")
+	secure := op.rare.secureParams
+	version := op.rare.featureSet
 	params := s.rscParams(r, n)
 	if compareVersion(version, "3.16.0") >= 0 {
 		task := op.task
@@ -997,5 +1014,5 @@ func (s *sched) onlySanitizedChanged(r *Resource, n *Node, op *histOp) bool {
 		}
 		out[k] = v
 	}
-	return digestParams(out) == sd.Value
+	return digestParams(out) == op.rare.secureDigest
 }

@@ -20,7 +20,10 @@
 // flags to a fixpoint; then build the transition graph and the summary.
 //
 // Entry points: Compute (a *cib.CIB) and ComputeDoc (an etree document,
-// e.g. from ParseXML, a lean reader for large status sections). Result
+// e.g. from ParseXML, a lean reader for large status sections) and
+// ComputeInput (from ParseInput, which keeps lrm_rsc_op history entries out
+// of the element tree in compact form; it must give the same result as
+// ComputeDoc over ParseXML, which the golden test checks). Result
 // carries the transition graph (Graph.XML in Pacemaker's
 // <transition_graph> shape), the Transition Summary, the simulated
 // execution and the cluster-status text crm_simulate prints.

@@ -1,6 +1,7 @@
 package pengine
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -20,6 +21,7 @@ func FuzzUnpack(f *testing.F) {
 	}
 	f.Add([]byte(`<cib><configuration><resources><primitive id="a" class="ocf" provider="x" type="y"/></resources></configuration></cib>`))
 	f.Add([]byte(`<cib have-quorum="0"><status><node_state id="1" uname="n" in_ccm="true"/></status></cib>`))
+	f.Add([]byte(`<cib><status><node_state id="1" uname="n"><lrm id="1"><lrm_resources><lrm_resource id="a" class="ocf" provider="x" type="y"><lrm_rsc_op id="a_last_0" operation="start" call-id="3" rc-code="0" transition-key="1:2:0:u"><x/></lrm_rsc_op><lrm_rsc_op id="a_mon" operation="monitor" interval="10000" op-restart-digest="d" op-secure-digest="s"/></lrm_resource></lrm_resources></lrm></node_state></status></cib>`))
 	f.Add([]byte(`<cib><configuration><nodes><node id="1" uname="n1"/></nodes><constraints><rsc_order id="o" first="a" then="a"/></constraints></configuration></cib>`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		doc, err := ParseXML(append([]byte(nil), data...))
@@ -32,5 +34,17 @@ func FuzzUnpack(f *testing.F) {
 		}
 		_ = res.Graph.XML()
 		_ = res.Graph.Dot()
+		// the compact reader accepts the same documents and must agree
+		in, err := ParseInput(append([]byte(nil), data...))
+		if err != nil {
+			t.Fatalf("ParseXML accepted what ParseInput rejects: %v", err)
+		}
+		res2, err := ComputeInput(in, DefaultConfig())
+		if err != nil {
+			t.Fatalf("ComputeInput: %v", err)
+		}
+		if !bytes.Equal(res2.Graph.XML(), res.Graph.XML()) || !slicesEqual(res2.Summary, res.Summary) {
+			t.Fatalf("ParseInput and ParseXML disagree")
+		}
 	})
 }

@@ -74,6 +74,25 @@ func TestGolden(t *testing.T) {
 				t.Errorf("ParseXML and cib.Parse graphs disagree")
 			}
 
+			// So must the compact reader.
+			in, err := ParseInput(append([]byte(nil), data...))
+			if err != nil {
+				t.Fatalf("ParseInput: %v", err)
+			}
+			res3, err := ComputeInput(in, DefaultConfig())
+			if err != nil {
+				t.Fatalf("ComputeInput: %v", err)
+			}
+			if got3 := render(res3); got3 != got {
+				t.Errorf("ParseInput and cib.Parse disagree:\n%s\n---\n%s", got, got3)
+			}
+			if !bytes.Equal(res3.Graph.XML(), graph) {
+				t.Errorf("ParseInput and cib.Parse graphs disagree")
+			}
+			if !slicesEqual(res3.CurrentStatus, res.CurrentStatus) || !slicesEqual(res3.RevisedStatus, res.RevisedStatus) || !slicesEqual(res3.Scores, res.Scores) {
+				t.Errorf("ParseInput and cib.Parse status or scores disagree")
+			}
+
 			sumPath := filepath.Join(dir, "summary.txt")
 			graphPath := filepath.Join(dir, "graph.xml")
 			if update {
@@ -126,4 +145,16 @@ func TestDeterministic(t *testing.T) {
 			t.Errorf("%s: output differs between runs", path)
 		}
 	}
+}
+
+func slicesEqual(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }

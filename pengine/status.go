@@ -1,7 +1,7 @@
 package pengine
 
 import (
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -205,66 +205,276 @@ func (s *sched) onlineFencing(ns *etree.Element, n *Node) bool {
 
 // ------------------------------------------------------------------ history
 
+// histOp is one lrm_rsc_op history entry in the compact form the
+// scheduler reads: the parsed numbers plus the few raw attributes consulted
+// later (digests, call-id). It holds no reference to the XML element, so
+// ParseInput can build it without an etree element.
 type histOp struct {
-	xml      *etree.Element
-	id       string
-	task     string
+	id        string
+	task      string
+	key       string
+	callIDRaw string // call-id as written ("" when absent)
+	digest    string // op-digest
+	// rare is set when the entry has a restart or secure digest or a
+	// force-restart list (has says which)
+	rare     *histRare
 	interval int64
+	lastChg  int64
 	rc       int
 	status   int
 	expected int
 	callID   int
-	lastChg  int64
-	key      string
+	has      uint8 // hasXxx bits: which optional attributes were present
 }
 
-func (s *sched) parseHistOp(e *etree.Element) *histOp {
-	h := &histOp{xml: e, id: e.SelectAttrValue("id", ""), task: e.SelectAttrValue("operation", "")}
-	if ms, ok := parseIntervalMS(e.SelectAttrValue("interval", "0")); ok {
+// histRare holds the attributes only some history entries need.
+type histRare struct {
+	restartDigest string // op-restart-digest
+	forceRestart  string // op-force-restart
+	secureDigest  string // op-secure-digest
+	secureParams  string // op-secure-params (default " passwd password user ")
+	featureSet    string // crm_feature_set
+}
+
+const (
+	hasDigest uint8 = 1 << iota
+	hasRestartDigest
+	hasForceRestart
+	hasSecureDigest
+	hasLastRC
+)
+
+// histRaw collects an lrm_rsc_op's attributes (first occurrence wins, as
+// with etree's SelectAttr) before they are turned into a histOp.
+type histRaw struct {
+	seen     uint32
+	interval string
+	rc       string
+	status   string
+	callID   string
+	lastRC   string
+	lastRun  string
+	tkey     string
+	tmagic   string
+	rare     histRare
+}
+
+// Bits of histRaw.seen, one per attribute histRaw.set tracks.
+const (
+	haID uint32 = 1 << iota
+	haOperation
+	haInterval
+	haRC
+	haStatus
+	haCallID
+	haLastRC
+	haLastRun
+	haTKey
+	haTMagic
+	haOpKey
+	haDigest
+	haRestartDigest
+	haForceRestart
+	haSecureDigest
+	haSecureParams
+	haFeatureSet
+)
+
+// first marks bit as seen and reports whether it was new.
+func (raw *histRaw) first(bit uint32) bool {
+	if raw.seen&bit != 0 {
+		return false
+	}
+	raw.seen |= bit
+	return true
+}
+
+// set records one attribute (its name without any prefix) of the entry.
+func (raw *histRaw) set(h *histOp, k, v string) {
+	switch k {
+	case "id":
+		if raw.first(haID) {
+			h.id = v
+		}
+	case "operation":
+		if raw.first(haOperation) {
+			h.task = v
+		}
+	case "interval":
+		if raw.first(haInterval) {
+			raw.interval = v
+		}
+	case "rc-code":
+		if raw.first(haRC) {
+			raw.rc = v
+		}
+	case "op-status":
+		if raw.first(haStatus) {
+			raw.status = v
+		}
+	case "call-id":
+		if raw.first(haCallID) {
+			raw.callID = v
+			h.callIDRaw = v
+		}
+	case "last-rc-change":
+		if raw.first(haLastRC) {
+			raw.lastRC = v
+			h.has |= hasLastRC
+		}
+	case "last-run":
+		if raw.first(haLastRun) {
+			raw.lastRun = v
+		}
+	case "transition-key":
+		if raw.first(haTKey) {
+			raw.tkey = v
+		}
+	case "transition-magic":
+		if raw.first(haTMagic) {
+			raw.tmagic = v
+		}
+	case "operation_key":
+		if raw.first(haOpKey) {
+			h.key = v
+		}
+	case "op-digest":
+		if raw.first(haDigest) {
+			h.digest = v
+			h.has |= hasDigest
+		}
+	case "op-restart-digest":
+		if raw.first(haRestartDigest) {
+			raw.rare.restartDigest = v
+			h.has |= hasRestartDigest
+		}
+	case "op-force-restart":
+		if raw.first(haForceRestart) {
+			raw.rare.forceRestart = v
+			h.has |= hasForceRestart
+		}
+	case "op-secure-digest":
+		if raw.first(haSecureDigest) {
+			raw.rare.secureDigest = v
+			h.has |= hasSecureDigest
+		}
+	case "op-secure-params":
+		if raw.first(haSecureParams) {
+			raw.rare.secureParams = v
+		}
+	case "crm_feature_set":
+		if raw.first(haFeatureSet) {
+			raw.rare.featureSet = v
+		}
+	}
+}
+
+// get returns the attribute value v (with bit bit) or def when absent.
+func (raw *histRaw) get(bit uint32, v, def string) string {
+	if raw.seen&bit == 0 {
+		return def
+	}
+	return v
+}
+
+// finish computes the parsed fields of h from the collected attributes.
+func (raw *histRaw) finish(h *histOp) {
+	if h.has&(hasRestartDigest|hasForceRestart|hasSecureDigest) != 0 {
+		rare := raw.rare
+		if raw.seen&haSecureParams == 0 {
+			rare.secureParams = " passwd password user "
+		}
+		h.rare = &rare
+	}
+	iv := raw.get(haInterval, raw.interval, "0")
+	if ms, ok := parseIntervalMS(iv); ok {
 		h.interval = ms
 		// history intervals are in ms already
-		if v, err := strconv.ParseInt(e.SelectAttrValue("interval", "0"), 10, 64); err == nil {
+		if v, err := strconv.ParseInt(iv, 10, 64); err == nil {
 			h.interval = v
 		}
 	}
-	h.rc, _ = strconv.Atoi(e.SelectAttrValue("rc-code", "0"))
-	h.status, _ = strconv.Atoi(e.SelectAttrValue("op-status", "0"))
-	h.callID, _ = strconv.Atoi(e.SelectAttrValue("call-id", "0"))
-	h.lastChg, _ = strconv.ParseInt(e.SelectAttrValue("last-rc-change", e.SelectAttrValue("last-run", "0")), 10, 64)
+	h.rc, _ = strconv.Atoi(raw.get(haRC, raw.rc, "0"))
+	h.status, _ = strconv.Atoi(raw.get(haStatus, raw.status, "0"))
+	h.callID, _ = strconv.Atoi(raw.get(haCallID, raw.callID, "0"))
+	h.lastChg, _ = strconv.ParseInt(raw.get(haLastRC, raw.lastRC, raw.get(haLastRun, raw.lastRun, "0")), 10, 64)
 	h.expected = -1
-	if tk := e.SelectAttrValue("transition-key", ""); tk != "" {
-		p := strings.Split(tk, ":")
-		if len(p) >= 3 {
-			if v, err := strconv.Atoi(p[2]); err == nil {
+	if tk := raw.get(haTKey, raw.tkey, ""); tk != "" {
+		if f, ok := thirdField(tk); ok {
+			if v, err := strconv.Atoi(f); err == nil {
 				h.expected = v
 			}
 		}
-	} else if tm := e.SelectAttrValue("transition-magic", ""); tm != "" {
+	} else if tm := raw.get(haTMagic, raw.tmagic, ""); tm != "" {
 		if i := strings.Index(tm, ";"); i >= 0 {
-			p := strings.Split(tm[i+1:], ":")
-			if len(p) >= 3 {
-				if v, err := strconv.Atoi(p[2]); err == nil {
+			if f, ok := thirdField(tm[i+1:]); ok {
+				if v, err := strconv.Atoi(f); err == nil {
 					h.expected = v
 				}
 			}
 		}
 	}
-	h.key = e.SelectAttrValue("operation_key", "")
+}
+
+// thirdField returns the third ':'-separated field of s, if s has one
+// (like strings.Split(s, ":")[2], without allocating).
+func thirdField(s string) (string, bool) {
+	i := strings.IndexByte(s, ':')
+	if i < 0 {
+		return "", false
+	}
+	s = s[i+1:]
+	i = strings.IndexByte(s, ':')
+	if i < 0 {
+		return "", false
+	}
+	s = s[i+1:]
+	if i = strings.IndexByte(s, ':'); i >= 0 {
+		s = s[:i]
+	}
+	return s, true
+}
+
+// histOpFromAttrs builds a history entry from an lrm_rsc_op's attributes
+// into h.
+func histOpFromAttrs(h *histOp, attrs []etree.Attr) {
+	var raw histRaw
+	for _, a := range attrs {
+		// like etree's SelectAttr, a plain name matches any prefix
+		raw.set(h, a.Key, a.Value)
+	}
+	raw.finish(h)
+}
+
+func (s *sched) parseHistOp(e *etree.Element) *histOp {
+	h := &histOp{}
+	histOpFromAttrs(h, e.Attr)
 	return h
 }
 
 func sortHistory(ops []*histOp) {
-	sort.SliceStable(ops, func(i, j int) bool {
-		a, b := ops[i], ops[j]
-		ap, bp := a.callID == -1 || a.status == -1, b.callID == -1 || b.status == -1
-		if ap != bp {
-			return !ap
+	slices.SortStableFunc(ops, func(a, b *histOp) int {
+		if histBefore(a, b) {
+			return -1
 		}
-		if a.callID != b.callID && !ap {
-			return a.callID < b.callID
+		if histBefore(b, a) {
+			return 1
 		}
-		return a.lastChg < b.lastChg
+		return 0
 	})
+}
+
+// histBefore orders history entries: completed ones by call id (then
+// change time), pending ones last by change time.
+func histBefore(a, b *histOp) bool {
+	ap, bp := a.callID == -1 || a.status == -1, b.callID == -1 || b.status == -1
+	if ap != bp {
+		return !ap
+	}
+	if a.callID != b.callID && !ap {
+		return a.callID < b.callID
+	}
+	return a.lastChg < b.lastChg
 }
 
 func (s *sched) unpackNodeLRM(n *Node, ns *etree.Element) {
@@ -407,9 +617,14 @@ func (s *sched) unpackLRMResource(n *Node, re *etree.Element) {
 	if id == "" {
 		return
 	}
-	var ops []*histOp
-	for _, e := range re.SelectElements("lrm_rsc_op") {
-		ops = append(ops, s.parseHistOp(e))
+	// history kept out of the tree by ParseInput comes first: elements
+	// in the tree after it were added later (injected)
+	// (kept slices are capacity-limited, so appending copies them)
+	ops := s.compactHist[re]
+	for _, e := range re.ChildElements() {
+		if e.Tag == "lrm_rsc_op" {
+			ops = append(ops, s.parseHistOp(e))
+		}
 	}
 	if len(ops) == 0 {
 		return
@@ -501,7 +716,7 @@ func (s *sched) processRecurring(n *Node, r *Resource, start, stop int, ops []*h
 		if op.interval == 0 {
 			continue
 		}
-		if op.status == -1 || op.xml.SelectAttrValue("op-status", "") == "-1" {
+		if op.status == -1 {
 			continue
 		}
 		s.customAction(r, opKey(r.ID, op.task, op.interval), op.task, n, true)
@@ -672,7 +887,7 @@ func (s *sched) checkExpiry(r *Resource, n *Node, op *histOp) bool {
 		return false
 	}
 	expired := false
-	if r.FailureTimeout > 0 && op.xml.SelectAttr("last-rc-change") != nil {
+	if r.FailureTimeout > 0 && op.has&hasLastRC != 0 {
 		lastRun := op.lastChg
 		if s.now >= lastRun+r.FailureTimeout && !(op.interval > 0 && s.failureTimeoutIgnored(r)) {
 			expired = true

@@ -16,6 +16,9 @@ type sched struct {
 	root *etree.Element
 	ids  map[string]*etree.Element
 	now  int64
+	// compactHist holds history entries kept out of doc (ParseInput), by
+	// their lrm_resource element.
+	compactHist map[*etree.Element][]*histOp
 
 	opts map[string]string
 

@@ -1,6 +1,7 @@
 package pengine
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -15,12 +16,43 @@ import (
 // and comments are dropped because the scheduler never reads them) at a
 // fraction of encoding/xml's cost, and rejects input that is not
 // well-formed. The root element must be <cib>. History entries
-// (lrm_rsc_op) lose the attributes listed in droppedHistoryAttrs.
+// (lrm_rsc_op) lose the attributes droppedHistoryAttr lists.
 //
 // The returned tree's strings share memory with data, so the caller must
 // not modify data afterwards.
 func ParseXML(data []byte) (*etree.Document, error) {
-	p := &xmlParser{data: data, keys: map[string]string{}}
+	return parseXML(data, nil)
+}
+
+// Input is a CIB read by ParseInput: the document without the history
+// entries (lrm_rsc_op elements inside lrm_resource), which are kept beside
+// it in the compact form the scheduler reads. Elements added to Doc later
+// (for example injected history) are read as usual, after the kept ones.
+// An Input with only Doc set (for example a tree from ParseXML) is
+// computed exactly like ComputeDoc computes that tree.
+type Input struct {
+	// Doc is the CIB without its history entries.
+	Doc *etree.Document
+
+	history map[*etree.Element][]*histOp
+}
+
+// ParseInput reads a CIB like ParseXML but keeps the status section's
+// history entries out of the element tree, which makes the tree of a large
+// CIB much smaller (no etree element per lrm_rsc_op). ComputeInput gives the same result as ComputeDoc
+// over ParseXML's tree. As with ParseXML, the caller must not modify data
+// afterwards.
+func ParseInput(data []byte) (*Input, error) {
+	hist := make(map[*etree.Element][]*histOp, bytes.Count(data, []byte("<lrm_resource ")))
+	doc, err := parseXML(data, hist)
+	if err != nil {
+		return nil, err
+	}
+	return &Input{Doc: doc, history: hist}, nil
+}
+
+func parseXML(data []byte, hist map[*etree.Element][]*histOp) (*etree.Document, error) {
+	p := &xmlParser{data: data, hist: hist}
 	if len(data) > 0 {
 		p.str = unsafe.String(&data[0], len(data))
 	}
@@ -38,19 +70,102 @@ func ParseXML(data []byte) (*etree.Document, error) {
 	return doc, nil
 }
 
-// droppedHistoryAttrs are lrm_rsc_op attributes the scheduler never reads;
-// ParseXML leaves them out to keep large status sections small in memory.
-var droppedHistoryAttrs = map[string]bool{
-	"exec-time": true, "queue-time": true, "crm-debug-origin": true,
-	"exit-reason": true, "on_node": true,
+// droppedHistoryAttr reports the lrm_rsc_op attributes the scheduler never
+// reads; ParseXML leaves them out to keep large status sections small in
+// memory.
+func droppedHistoryAttr(k string) bool {
+	switch k {
+	case "exec-time", "queue-time", "crm-debug-origin", "exit-reason", "on_node":
+		return true
+	}
+	return false
 }
 
 type xmlParser struct {
 	data    []byte
 	str     string
 	pos     int
-	keys    map[string]string
 	scratch []etree.Attr
+	// hist, when not nil, receives the lrm_rsc_op children of lrm_resource
+	// elements instead of the tree (ParseInput).
+	hist map[*etree.Element][]*histOp
+	slab []histOp
+	// blocks the tree's elements and attributes are carved from
+	elems []etree.Element
+	attrs []etree.Attr
+	// the entries of the lrm_resource being read are gathered in
+	// group (the tail of arena) and stored in hist when another
+	// lrm_resource starts, so hist is written once per lrm_resource
+	group  *etree.Element
+	gstart int
+	arena  []*histOp
+}
+
+// addHist records history entry h of lrm_resource element re.
+func (p *xmlParser) addHist(re *etree.Element, h *histOp) {
+	if re != p.group {
+		p.flushHist()
+		p.group = re
+	}
+	if len(p.arena) == cap(p.arena) {
+		// a new block; the group read so far moves along
+		next := make([]*histOp, 0, max(4096, 2*(len(p.arena)-p.gstart)))
+		next = append(next, p.arena[p.gstart:]...)
+		p.arena, p.gstart = next, 0
+	}
+	p.arena = append(p.arena, h)
+}
+
+// flushHist stores the gathered group in hist.
+func (p *xmlParser) flushHist() {
+	if p.group == nil {
+		return
+	}
+	g := p.arena[p.gstart:len(p.arena):len(p.arena)]
+	if prev := p.hist[p.group]; prev != nil {
+		g = append(prev[:len(prev):len(prev)], g...)
+	}
+	p.hist[p.group] = g
+	p.gstart = len(p.arena)
+	p.group = nil
+}
+
+// newElement returns an element named n (split at the first ':' like
+// etree.NewElement) from a preallocated block. Unlike etree.NewElement its
+// Attr and Child are nil until filled; the caller attaches it with AddChild.
+func (p *xmlParser) newElement(n string) *etree.Element {
+	if len(p.elems) == 0 {
+		p.elems = make([]etree.Element, 1024)
+	}
+	e := &p.elems[0]
+	p.elems = p.elems[1:]
+	if i := strings.IndexByte(n, ':'); i >= 0 {
+		e.Space, e.Tag = n[:i], n[i+1:]
+	} else {
+		e.Tag = n
+	}
+	return e
+}
+
+// newAttrs returns a slice of n attributes (capacity n) from a
+// preallocated block.
+func (p *xmlParser) newAttrs(n int) []etree.Attr {
+	if len(p.attrs) < n {
+		p.attrs = make([]etree.Attr, max(4096, n))
+	}
+	a := p.attrs[:n:n]
+	p.attrs = p.attrs[n:]
+	return a
+}
+
+// newHistOp returns a zeroed histOp from a preallocated block.
+func (p *xmlParser) newHistOp() *histOp {
+	if len(p.slab) == 0 {
+		p.slab = make([]histOp, 1024)
+	}
+	h := &p.slab[0]
+	p.slab = p.slab[1:]
+	return h
 }
 
 func (p *xmlParser) errf(format string, args ...any) error {
@@ -64,17 +179,6 @@ func isNameByte(c byte) bool {
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
-func (p *xmlParser) intern(b []byte) string {
-	if s, ok := p.keys[string(b)]; ok {
-		return s
-	}
-	s := string(b)
-	if len(p.keys) < 4096 {
-		p.keys[s] = s
-	}
-	return s
-}
-
 func (p *xmlParser) name() (string, error) {
 	start := p.pos
 	for p.pos < len(p.data) && isNameByte(p.data[p.pos]) {
@@ -87,7 +191,8 @@ func (p *xmlParser) name() (string, error) {
 	if c >= '0' && c <= '9' || c == '-' || c == '.' {
 		return "", p.errf("invalid name")
 	}
-	return p.intern(p.data[start:p.pos]), nil
+	// names share data's memory like values do
+	return p.str[start:p.pos], nil
 }
 
 func (p *xmlParser) skipSpace() {
@@ -113,6 +218,21 @@ func (p *xmlParser) value(a, b int) (string, bool) {
 		}
 	}
 	return p.str[a:b], true
+}
+
+// validText reports whether character data is well-formed, without
+// allocating in the common case (no entity references).
+func validText(b []byte) bool {
+	for _, c := range b {
+		if c == '&' || c >= 0x80 {
+			_, ok := decodeEntities(b)
+			return ok
+		}
+		if c == '<' {
+			return false
+		}
+	}
+	return true
 }
 
 func decodeEntities(b []byte) (string, bool) {
@@ -200,7 +320,7 @@ func (p *xmlParser) parse(doc *etree.Document) error {
 						return p.errf("text outside the root element")
 					}
 				}
-			} else if _, ok := decodeEntities(d[start:p.pos]); !ok {
+			} else if !validText(d[start:p.pos]) {
 				return p.errf("invalid character data")
 			}
 			continue
@@ -266,7 +386,6 @@ func (p *xmlParser) parse(doc *etree.Document) error {
 		if len(stack) == 0 && root != nil {
 			return p.errf("more than one root element")
 		}
-		e := etree.NewElement(n)
 		closed := false
 		p.scratch = p.scratch[:0]
 		for {
@@ -326,13 +445,25 @@ func (p *xmlParser) parse(doc *etree.Document) error {
 					return p.errf("duplicate attribute %s", k)
 				}
 			}
-			if n == "lrm_rsc_op" && droppedHistoryAttrs[k] {
+			if n == "lrm_rsc_op" && droppedHistoryAttr(k) {
 				continue
 			}
 			p.scratch = append(p.scratch, etree.Attr{Space: space, Key: key, Value: v})
 		}
+		if p.hist != nil && n == "lrm_rsc_op" && len(stack) > 0 && stack[len(stack)-1].Tag == "lrm_resource" {
+			h := p.newHistOp()
+			histOpFromAttrs(h, p.scratch)
+			p.addHist(stack[len(stack)-1], h)
+			if !closed {
+				// children of a history entry are never read: collect
+				// them under a detached element
+				stack = append(stack, etree.NewElement(n))
+			}
+			continue
+		}
+		e := p.newElement(n)
 		if len(p.scratch) > 0 {
-			e.Attr = make([]etree.Attr, len(p.scratch))
+			e.Attr = p.newAttrs(len(p.scratch))
 			copy(e.Attr, p.scratch)
 		}
 		if len(stack) == 0 {
@@ -347,6 +478,9 @@ func (p *xmlParser) parse(doc *etree.Document) error {
 	}
 	if len(stack) > 0 {
 		return p.errf("unclosed element <%s>", stack[len(stack)-1].Tag)
+	}
+	if p.hist != nil {
+		p.flushHist()
 	}
 	return nil
 }

@@ -90,17 +90,26 @@ func (o *options) runE(out io.Writer) error {
 	if o.xmlFile == "-" {
 		data, err = io.ReadAll(os.Stdin)
 	} else {
-		data, err = os.ReadFile(o.xmlFile)
+		data, err = readFile(o.xmlFile)
 	}
 	if err != nil {
 		return fmt.Errorf("read %s: %w", o.xmlFile, err)
 	}
-	// pengine.ParseXML is a faster reader than cib.Parse for the large
-	// status sections crm_simulate is fed; both reject malformed XML.
-	doc, err := pengine.ParseXML(data)
-	if err != nil {
+	// pengine's readers are faster than cib.Parse for the large status
+	// sections crm_simulate is fed; all reject malformed XML. ParseInput
+	// keeps history entries out of the element tree (much smaller), so
+	// the full tree is built only when -O must write it back.
+	var in *pengine.Input
+	if o.saveOutput != "" {
+		doc, err := pengine.ParseXML(data)
+		if err != nil {
+			return err
+		}
+		in = &pengine.Input{Doc: doc}
+	} else if in, err = pengine.ParseInput(data); err != nil {
 		return err
 	}
+	doc := in.Doc
 	// Refuse a CIB that fails validation, with crm_verify's reasons, before
 	// computing anything from it.
 	c, err := cib.FromDocument(doc)
@@ -140,7 +149,7 @@ func (o *options) runE(out io.Writer) error {
 		root.RemoveAttr("execution-date")
 		root.CreateAttr("execution-date", strconv.FormatInt(t, 10))
 	}
-	res, err := pengine.ComputeDoc(doc, cfg)
+	res, err := pengine.ComputeInput(in, cfg)
 	if err != nil {
 		return err
 	}
