@@ -209,6 +209,9 @@ func (s *sched) unpackConfig() {
 	s.startFailureFatal = boolOpt(true, "start-failure-is-fatal")
 	s.startupFencing = boolOpt(true, "startup-fencing")
 	s.shutdownLock = boolOpt(false, "shutdown-lock")
+	if s.shutdownLock {
+		s.warn("shutdown-lock is not supported yet: resources of a node that shuts down are not locked to it")
+	}
 	s.stopOrphanRsc = boolOpt(true, "stop-removed-resources", "stop-orphan-resources")
 	s.stopOrphanActions = boolOpt(true, "cancel-removed-actions", "stop-orphan-actions")
 	s.probeResources = boolOpt(true, "enable-startup-probes")

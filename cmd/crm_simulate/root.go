@@ -153,6 +153,9 @@ func (o *options) runE(out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(o.errOut, "warning: %s\n", w)
+	}
 	if os.Getenv("PENGINE_DEBUG") != "" {
 		for _, l := range res.DebugActions() {
 			fmt.Fprintln(os.Stderr, l)
