@@ -229,7 +229,7 @@ func (s *Server) publish(res *cib.Result) {
 	if len(s.watchers) == 0 {
 		return
 	}
-	ev := &cibv1.WatchEvent{Version: pbVersion(res.Version), Patch: res.Patch.Bytes()}
+	ev := &cibv1.WatchEvent{Version: PBVersion(res.Version), Patch: res.Patch.Bytes()}
 	var full *cibv1.WatchEvent
 	for w := range s.watchers {
 		select {
@@ -255,7 +255,7 @@ func (s *Server) publish(res *cib.Result) {
 }
 
 func (s *Server) fullEvent() *cibv1.WatchEvent {
-	return &cibv1.WatchEvent{Version: pbVersion(s.c.Version()), Cib: s.c.Bytes(), Full: true}
+	return &cibv1.WatchEvent{Version: PBVersion(s.c.Version()), Cib: s.c.Bytes(), Full: true}
 }
 
 // Subscribe registers a watcher and returns its event channel and a
@@ -317,26 +317,22 @@ func (g *service) Query(ctx context.Context, req *cibv1.QueryRequest) (*cibv1.Qu
 	if err != nil {
 		return nil, ToStatus(err)
 	}
-	return &cibv1.QueryResponse{Elements: elementBytes(out), Version: pbVersion(v)}, nil
+	return &cibv1.QueryResponse{Elements: elementBytes(out), Version: PBVersion(v)}, nil
 }
 
 func (g *service) Apply(ctx context.Context, req *cibv1.ApplyRequest) (*cibv1.ApplyResponse, error) {
-	op, ok := opFromPB[req.Operation]
-	if !ok {
-		return nil, status.Errorf(codes.InvalidArgument, "cib server: unknown operation %v", req.Operation)
+	r, err := RequestFromPB(req)
+	if err != nil {
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, status.FromContextError(err).Err()
 	}
-	res, err := g.s.Apply(cib.Request{
-		Op: op, Scope: req.Scope, XPath: req.Xpath, XML: req.Xml,
-		AllowCreate: req.AllowCreate, NoChildren: req.NoChildren, Force: req.Force, Score: req.Score,
-		LastWritten: req.LastWritten, Origin: req.Origin, Client: req.Client, User: req.User,
-	})
+	res, err := g.s.Apply(r)
 	if err != nil {
 		return nil, ToStatus(err)
 	}
-	resp := &cibv1.ApplyResponse{Version: pbVersion(res.Version), Elements: elementBytes(res.Output)}
+	resp := &cibv1.ApplyResponse{Version: PBVersion(res.Version), Elements: elementBytes(res.Output)}
 	if res.Patch != nil {
 		resp.Patch = res.Patch.Bytes()
 	}
@@ -383,7 +379,23 @@ func OpToPB(op cib.Op) cibv1.Operation {
 	return cibv1.Operation_OPERATION_UNSPECIFIED
 }
 
-func pbVersion(v cib.Version) *cibv1.Version {
+// RequestFromPB converts an ApplyRequest into a cib.Request; an unknown
+// operation is an InvalidArgument status. Every server of CIBService (this
+// one, crmd's) decodes requests through it.
+func RequestFromPB(req *cibv1.ApplyRequest) (cib.Request, error) {
+	op, ok := opFromPB[req.Operation]
+	if !ok {
+		return cib.Request{}, status.Errorf(codes.InvalidArgument, "cib service: unknown operation %v", req.Operation)
+	}
+	return cib.Request{
+		Op: op, Scope: req.Scope, XPath: req.Xpath, XML: req.Xml,
+		AllowCreate: req.AllowCreate, NoChildren: req.NoChildren, Force: req.Force, Score: req.Score,
+		LastWritten: req.LastWritten, Origin: req.Origin, Client: req.Client, User: req.User,
+	}, nil
+}
+
+// PBVersion converts a CIB version to its protobuf message.
+func PBVersion(v cib.Version) *cibv1.Version {
 	return &cibv1.Version{AdminEpoch: v.AdminEpoch, Epoch: v.Epoch, NumUpdates: v.NumUpdates}
 }
 

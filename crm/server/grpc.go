@@ -49,41 +49,36 @@ type service struct {
 func (g *service) Query(ctx context.Context, req *cibv1.QueryRequest) (*cibv1.QueryResponse, error) {
 	out, v, err := g.s.Query(ctx, cib.Request{Op: cib.OpQuery, Scope: req.Scope, XPath: req.Xpath, NoChildren: req.NoChildren})
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, cibserver.ToStatus(err)
 	}
-	return &cibv1.QueryResponse{Elements: out, Version: pbVersion(v)}, nil
+	return &cibv1.QueryResponse{Elements: out, Version: cibserver.PBVersion(v)}, nil
 }
 
 func (g *service) Apply(ctx context.Context, req *cibv1.ApplyRequest) (*cibv1.ApplyResponse, error) {
-	op, ok := opFromPB[req.Operation]
-	if !ok {
-		return nil, status.Errorf(codes.InvalidArgument, "crmd: unknown operation %v", req.Operation)
+	r, err := cibserver.RequestFromPB(req)
+	if err != nil {
+		return nil, err
 	}
-	r := cib.Request{
-		Op: op, Scope: req.Scope, XPath: req.Xpath, XML: req.Xml,
-		AllowCreate: req.AllowCreate, NoChildren: req.NoChildren, Force: req.Force, Score: req.Score,
-		LastWritten: req.LastWritten, Origin: req.Origin, Client: req.Client, User: req.User,
-	}
-	if op == cib.OpQuery {
+	if r.Op == cib.OpQuery {
 		out, v, err := g.s.Query(ctx, r)
 		if err != nil {
-			return nil, toStatus(err)
+			return nil, cibserver.ToStatus(err)
 		}
-		return &cibv1.ApplyResponse{Version: pbVersion(v), Elements: out}, nil
+		return &cibv1.ApplyResponse{Version: cibserver.PBVersion(v), Elements: out}, nil
 	}
 	v, err := g.s.Write(ctx, r)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, cibserver.ToStatus(err)
 	}
 	// The core answers with the version only; the patch a replicated write
 	// produced is not carried back (watchers see it).
-	return &cibv1.ApplyResponse{Version: pbVersion(v)}, nil
+	return &cibv1.ApplyResponse{Version: cibserver.PBVersion(v)}, nil
 }
 
 func (g *service) Watch(req *cibv1.WatchRequest, stream grpc.ServerStreamingServer[cibv1.WatchEvent]) error {
 	ch, cancel, err := g.s.Subscribe(stream.Context(), req.FullCopy)
 	if err != nil {
-		return toStatus(err)
+		return cibserver.ToStatus(err)
 	}
 	defer cancel()
 	for {
@@ -98,33 +93,6 @@ func (g *service) Watch(req *cibv1.WatchRequest, stream grpc.ServerStreamingServ
 			return status.Error(codes.Unavailable, "cib service (crmd): shutting down")
 		}
 	}
-}
-
-// toStatus maps errors onto gRPC statuses with the CIB service's table
-// (cib sentinels keep their identity across the wire); context errors
-// keep their codes.
-func toStatus(err error) error {
-	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return status.FromContextError(err).Err()
-	}
-	return cibserver.ToStatus(err)
-}
-
-var opFromPB = map[cibv1.Operation]cib.Op{
-	cibv1.Operation_OPERATION_QUERY:      cib.OpQuery,
-	cibv1.Operation_OPERATION_CREATE:     cib.OpCreate,
-	cibv1.Operation_OPERATION_MODIFY:     cib.OpModify,
-	cibv1.Operation_OPERATION_REPLACE:    cib.OpReplace,
-	cibv1.Operation_OPERATION_DELETE:     cib.OpDelete,
-	cibv1.Operation_OPERATION_DELETE_ALL: cib.OpDeleteAll,
-	cibv1.Operation_OPERATION_ERASE:      cib.OpErase,
-	cibv1.Operation_OPERATION_BUMP:       cib.OpBump,
-	cibv1.Operation_OPERATION_PATCH:      cib.OpPatch,
-}
-
-func pbVersion(v cib.Version) *cibv1.Version {
-	return &cibv1.Version{AdminEpoch: v.AdminEpoch, Epoch: v.Epoch, NumUpdates: v.NumUpdates}
 }
 
 func elementBytes(e *etree.Element) []byte { return cibserver.ElementBytes(e) }

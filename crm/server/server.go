@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	cibserver "github.com/systole/systole/cib/server"
 	"log/slog"
 	"sync"
 	"time"
@@ -357,9 +358,9 @@ func (s *Server) publish(entries []cib.Entry) {
 	for _, e := range entries {
 		var ev *cibv1.WatchEvent
 		if e.Patch != nil {
-			ev = &cibv1.WatchEvent{Version: pbVersion(e.Patch.Target), Patch: e.Patch.Bytes()}
+			ev = &cibv1.WatchEvent{Version: cibserver.PBVersion(e.Patch.Target), Patch: e.Patch.Bytes()}
 		} else {
-			ev = &cibv1.WatchEvent{Version: pbVersion(e.CIB.Version()), Cib: e.CIB.Bytes(), Full: true}
+			ev = &cibv1.WatchEvent{Version: cibserver.PBVersion(e.CIB.Version()), Cib: e.CIB.Bytes(), Full: true}
 		}
 		for w := range s.watchers {
 			if resynced[w] {
@@ -389,7 +390,7 @@ func (s *Server) publish(entries []cib.Entry) {
 
 func (s *Server) fullEvent() *cibv1.WatchEvent {
 	c := s.node.CIB()
-	return &cibv1.WatchEvent{Version: pbVersion(c.Version()), Cib: c.Bytes(), Full: true}
+	return &cibv1.WatchEvent{Version: cibserver.PBVersion(c.Version()), Cib: c.Bytes(), Full: true}
 }
 
 // enqueue queues messages for the sender goroutine.
