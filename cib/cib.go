@@ -26,16 +26,11 @@ func Parse(data []byte) (*CIB, error) {
 	if err := doc.ReadFromBytes(data); err != nil {
 		return nil, fmt.Errorf("cib: %w XML: %v", ErrMalformed, err)
 	}
-	root := doc.Root()
-	if root == nil {
-		return nil, fmt.Errorf("cib: %w XML: no root element", ErrMalformed)
+	c, err := FromDocument(doc)
+	if err != nil {
+		return nil, err
 	}
-	if root.Tag != "cib" {
-		return nil, fmt.Errorf("cib: %w: root element is <%s>, want <cib>", ErrMalformed, root.Tag)
-	}
-	c := &CIB{doc: doc}
-	c.ensureSkeleton()
-	normalizeMixed(root)
+	normalizeMixed(c.Root())
 	return c, nil
 }
 
