@@ -110,19 +110,42 @@ func TestEveryPackageHasDocComment(t *testing.T) {
 }
 
 // pureCores are the packages that must stay deterministic state machines:
-// no sockets, processes, files, clocks or global randomness. Files listed
-// in allowFiles are the named exceptions (the CIB store is bbolt).
-var pureCores = map[string]struct{ allowFiles map[string]bool }{
+// no sockets, processes, files, clocks, global randomness or goroutines.
+// Files listed in allowFiles are the named exceptions (the CIB store is
+// bbolt); extraImports are further imports a layer must not use (a core
+// that talks to other layers only through its inputs and Ready).
+var pureCores = map[string]struct {
+	allowFiles   map[string]bool
+	extraImports []string
+}{
 	"cib":        {allowFiles: map[string]bool{"store.go": true}},
-	"pengine":    {},
+	"pengine":    {extraImports: []string{"log", "runtime", "plugin"}},
 	"membership": {},
-	"crm":        {},
+	"messaging":  {},
+	"lrm":        {extraImports: []string{"io/fs"}},
+	"crm":        {extraImports: []string{"github.com/systole/systole/messaging", "github.com/systole/systole/membership"}},
 }
 
-var forbiddenImports = []string{"os", "os/exec", "os/signal", "net", "syscall", "io/ioutil", "google.golang.org/grpc", "go.etcd.io/bbolt", "math/rand"}
+var forbiddenImports = []string{"os", "os/exec", "os/signal", "net", "syscall", "io/ioutil", "google.golang.org/grpc", "go.etcd.io/bbolt", "crypto/rand"}
 
 var forbiddenCalls = map[string]map[string]bool{
+	// the global random source; a core takes a seeded *rand.Rand instead
+	"rand": {"Int": true, "IntN": true, "Intn": true, "Int63": true, "Int64": true, "Int64N": true, "Uint32": true, "Uint64": true, "Float64": true, "N": true, "Perm": true, "Shuffle": true, "Seed": true, "Read": true},
 	"time": {"Now": true, "Since": true, "Until": true, "Sleep": true, "After": true, "Tick": true, "NewTimer": true, "NewTicker": true, "AfterFunc": true},
+}
+
+// forbidden reports whether importing path breaks the rule for one core:
+// the listed packages and everything below net/ and os/ (but net/netip).
+func forbidden(path string, extra []string) bool {
+	for _, bad := range append(forbiddenImports[:len(forbiddenImports):len(forbiddenImports)], extra...) {
+		if path == bad {
+			return true
+		}
+	}
+	if path == "net/netip" {
+		return false // address values, no I/O
+	}
+	return strings.HasPrefix(path, "net/") || strings.HasPrefix(path, "os/") || strings.HasPrefix(path, "google.golang.org/grpc/")
 }
 
 func TestPureCoresDoNoIO(t *testing.T) {
@@ -137,13 +160,15 @@ func TestPureCoresDoNoIO(t *testing.T) {
 			}
 			for _, imp := range f.Imports {
 				path, _ := strconv.Unquote(imp.Path.Value)
-				for _, bad := range forbiddenImports {
-					if path == bad || strings.HasPrefix(path, bad+"/") && bad != "os" && bad != "net" || (bad == "net" && strings.HasPrefix(path, "net/")) {
-						t.Errorf("%s/%s imports %s: pure cores do no I/O", p.dir, name, path)
-					}
+				if forbidden(path, rule.extraImports) {
+					t.Errorf("%s/%s imports %s: pure cores do no I/O", p.dir, name, path)
 				}
 			}
 			ast.Inspect(f, func(n ast.Node) bool {
+				if _, ok := n.(*ast.GoStmt); ok {
+					t.Errorf("%s/%s starts a goroutine: cores are driven by their caller", p.dir, name)
+					return true
+				}
 				sel, ok := n.(*ast.SelectorExpr)
 				if !ok {
 					return true
@@ -153,7 +178,7 @@ func TestPureCoresDoNoIO(t *testing.T) {
 					return true
 				}
 				if calls, ok := forbiddenCalls[id.Name]; ok && calls[sel.Sel.Name] {
-					t.Errorf("%s/%s uses %s.%s: pure cores take time as an argument", p.dir, name, id.Name, sel.Sel.Name)
+					t.Errorf("%s/%s uses %s.%s: pure cores take the time and a seeded random source as arguments", p.dir, name, id.Name, sel.Sel.Name)
 				}
 				return true
 			})
