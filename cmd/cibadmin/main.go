@@ -6,6 +6,8 @@ package main
 import (
 	"io"
 	"os"
+
+	"github.com/systole/systole/cib/client"
 )
 
 func main() {
@@ -24,6 +26,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
-	io.WriteString(stderr, errorLine(err)+"\n")
-	return exitCode(err)
+	code, line := client.CLIExit("cibadmin", err)
+	io.WriteString(stderr, line+"\n")
+	return code
 }

@@ -115,46 +115,9 @@ Commands: -Q -C -M -R -D -d -E -B -P -a (one at a time; -Q is the default).`,
 			return o.run(cmd)
 		},
 	}
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr("%s", err.Error()) })
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return client.UsageError("cibadmin", "%s", err.Error()) })
 	o.AddFlags(cmd.Flags())
 	return cmd
-}
-
-// cliError is an error with the exit code it maps to and the line to print.
-type cliError struct {
-	code int
-	msg  string
-	err  error
-}
-
-func (e *cliError) Error() string { return e.msg }
-func (e *cliError) Unwrap() error { return e.err }
-
-func usageErr(format string, a ...any) error {
-	return &cliError{code: client.ExitUsage, msg: "cibadmin: " + fmt.Sprintf(format, a...) + " (see cibadmin --help)"}
-}
-
-func exitCode(err error) int {
-	var ce *cliError
-	if errors.As(err, &ce) {
-		return ce.code
-	}
-	if strings.HasPrefix(err.Error(), "unknown command") || strings.Contains(err.Error(), "accepts no arguments") {
-		return client.ExitUsage
-	}
-	return client.ExitError
-}
-
-func errorLine(err error) string {
-	var ce *cliError
-	if errors.As(err, &ce) {
-		return ce.msg
-	}
-	msg := err.Error()
-	if strings.Contains(msg, "accepts no arguments") || strings.HasPrefix(msg, "unknown command") {
-		return "cibadmin: " + msg + " (see cibadmin --help)"
-	}
-	return "cibadmin: " + msg
 }
 
 // pacemakerOp names each operation as Pacemaker's CIB requests are named,
@@ -186,7 +149,7 @@ func (o *options) command() (cib.Op, error) {
 	case 1:
 		return ops[0], nil
 	}
-	return "", usageErr("give only one command, not %d (%v)", len(ops), ops)
+	return "", client.UsageError("cibadmin", "give only one command, not %d (%v)", len(ops), ops)
 }
 
 func (o *options) input(cmd *cobra.Command) ([]byte, string, error) {
@@ -197,7 +160,7 @@ func (o *options) input(cmd *cobra.Command) ([]byte, string, error) {
 		}
 	}
 	if n > 1 {
-		return nil, "", usageErr("give the XML once: -X, -x or -p")
+		return nil, "", client.UsageError("cibadmin", "give the XML once: -X, -x or -p")
 	}
 	switch {
 	case o.xmlText != "":
@@ -213,13 +176,13 @@ func (o *options) input(cmd *cobra.Command) ([]byte, string, error) {
 			if !errors.Is(err, os.ErrNotExist) {
 				code = client.ExitError
 			}
-			return nil, "", &cliError{code: code, msg: fmt.Sprintf("cibadmin: cannot read input file %s: %v", o.xmlFile, err)}
+			return nil, "", &client.CLIError{Code: code, Msg: fmt.Sprintf("cibadmin: cannot read input file %s: %v", o.xmlFile, err)}
 		}
 		return data, "input file " + o.xmlFile, nil
 	case o.xmlPipe:
 		data, err := io.ReadAll(cmd.InOrStdin())
 		if err != nil {
-			return nil, "", &cliError{code: client.ExitError, msg: "cibadmin: cannot read standard input: " + err.Error()}
+			return nil, "", &client.CLIError{Code: client.ExitError, Msg: "cibadmin: cannot read standard input: " + err.Error()}
 		}
 		return data, "input from standard input", nil
 	}
@@ -232,7 +195,7 @@ func (o *options) input(cmd *cobra.Command) ([]byte, string, error) {
 func checkXML(data []byte, what string) error {
 	if err := client.WellFormed(data); err != nil {
 		msg := strings.TrimPrefix(err.Error(), cib.ErrMalformed.Error()+": ")
-		return &cliError{code: client.ExitDataErr, msg: fmt.Sprintf("cibadmin: Couldn't parse %s: %s", what, msg), err: err}
+		return &client.CLIError{Code: client.ExitDataErr, Msg: fmt.Sprintf("cibadmin: Couldn't parse %s: %s", what, msg), Err: err}
 	}
 	return nil
 }
@@ -260,16 +223,16 @@ func (o *options) run(cmd *cobra.Command) error {
 	switch op {
 	case cib.OpCreate, cib.OpModify, cib.OpReplace, cib.OpPatch:
 		if data == nil {
-			return usageErr("--%s needs XML input (-X, -x or -p)", map[cib.Op]string{
+			return client.UsageError("cibadmin", "--%s needs XML input (-X, -x or -p)", map[cib.Op]string{
 				cib.OpCreate: "create", cib.OpModify: "modify", cib.OpReplace: "replace", cib.OpPatch: "patch"}[op])
 		}
 	case cib.OpDelete:
 		if data == nil && o.xpath == "" {
-			return usageErr("--delete needs XML input (-X, -x or -p) or -A/--xpath")
+			return client.UsageError("cibadmin", "--delete needs XML input (-X, -x or -p) or -A/--xpath")
 		}
 	case cib.OpDeleteAll:
 		if o.xpath == "" {
-			return usageErr("--delete-all needs -A/--xpath")
+			return client.UsageError("cibadmin", "--delete-all needs -A/--xpath")
 		}
 	}
 	if data != nil {
@@ -278,11 +241,11 @@ func (o *options) run(cmd *cobra.Command) error {
 		}
 	}
 	if o.timeout < 0 {
-		return usageErr("--timeout %d: must not be negative", o.timeout)
+		return client.UsageError("cibadmin", "--timeout %d: must not be negative", o.timeout)
 	}
 	c, err := o.newClient()
 	if err != nil {
-		return &cliError{code: client.ExitCode(err), msg: "cibadmin: " + oneLine(err.Error()), err: err}
+		return &client.CLIError{Code: client.ExitCode(err), Msg: "cibadmin: " + oneLine(err.Error()), Err: err}
 	}
 	defer c.Close()
 	ctx, cancel := client.WithTimeout(context.Background(), time.Duration(o.timeout)*time.Second)
@@ -337,12 +300,12 @@ func (o *options) run(cmd *cobra.Command) error {
 func (o *options) callFailed(op cib.Op, err error) error {
 	msg := oneLine(err.Error())
 	if errors.Is(err, client.ErrUnreachable) || errors.Is(err, client.ErrNoFile) {
-		return &cliError{code: client.ExitCode(err), msg: "cibadmin: " + msg, err: err}
+		return &client.CLIError{Code: client.ExitCode(err), Msg: "cibadmin: " + msg, Err: err}
 	}
 	for _, p := range []string{"cib: " + string(op) + ": ", "cib: "} {
 		msg = strings.TrimPrefix(msg, p)
 	}
-	return &cliError{code: client.ExitCode(err), msg: fmt.Sprintf("Call %s failed: %s", pacemakerOp[op], msg), err: err}
+	return &client.CLIError{Code: client.ExitCode(err), Msg: fmt.Sprintf("Call %s failed: %s", pacemakerOp[op], msg), Err: err}
 }
 
 // printElements prints query results: one element as is, several wrapped
@@ -370,7 +333,7 @@ func printElements(w io.Writer, out []*etree.Element) error {
 
 func (o *options) runEmpty(cmd *cobra.Command) error {
 	if op, err := o.command(); err != nil || o.query || op != cib.OpQuery {
-		return usageErr("--empty cannot be combined with another command")
+		return client.UsageError("cibadmin", "--empty cannot be combined with another command")
 	}
 	c := cib.New()
 	if o.empty != "" {

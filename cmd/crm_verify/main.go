@@ -8,6 +8,8 @@ package main
 import (
 	"io"
 	"os"
+
+	"github.com/systole/systole/cib/client"
 )
 
 func main() {
@@ -25,8 +27,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
-	if line := errorLine(err); line != "" {
+	code, line := client.CLIExit("crm_verify", err)
+	if line != "" {
 		io.WriteString(stderr, line+"\n")
 	}
-	return exitCode(err)
+	return code
 }

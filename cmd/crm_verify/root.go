@@ -58,40 +58,9 @@ intervals) and the cluster-level rules Pacemaker's crm_verify applies
 			return o.run(cmd)
 		},
 	}
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr("%s", err.Error()) })
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return client.UsageError("crm_verify", "%s", err.Error()) })
 	o.AddFlags(cmd.Flags())
 	return cmd
-}
-
-// cliError carries the exit code and the line to print (none if empty).
-type cliError struct {
-	code int
-	msg  string
-}
-
-func (e *cliError) Error() string { return e.msg }
-
-func usageErr(format string, a ...any) error {
-	return &cliError{code: client.ExitUsage, msg: "crm_verify: " + fmt.Sprintf(format, a...) + " (see crm_verify --help)"}
-}
-
-func exitCode(err error) int {
-	var ce *cliError
-	if errors.As(err, &ce) {
-		return ce.code
-	}
-	if strings.Contains(err.Error(), "accepts no arguments") || strings.HasPrefix(err.Error(), "unknown command") {
-		return client.ExitUsage
-	}
-	return client.ExitError
-}
-
-func errorLine(err error) string {
-	var ce *cliError
-	if errors.As(err, &ce) {
-		return ce.msg
-	}
-	return "crm_verify: " + err.Error()
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
@@ -111,10 +80,10 @@ func (o *options) load(cmd *cobra.Command) (*cib.CIB, error) {
 		}
 	}
 	if n == 0 {
-		return nil, usageErr("give the CIB to check: -L, -x FILE, -X TEXT or -p")
+		return nil, client.UsageError("crm_verify", "give the CIB to check: -L, -x FILE, -X TEXT or -p")
 	}
 	if n > 1 {
-		return nil, usageErr("give only one of -L, -x, -X and -p")
+		return nil, client.UsageError("crm_verify", "give only one of -L, -x, -X and -p")
 	}
 	var data []byte
 	var what string
@@ -131,7 +100,7 @@ func (o *options) load(cmd *cobra.Command) (*cib.CIB, error) {
 			if errors.Is(err, os.ErrNotExist) {
 				code = client.ExitNoInput
 			}
-			return nil, &cliError{code: code, msg: fmt.Sprintf("crm_verify: cannot read %s: %v", what, err)}
+			return nil, &client.CLIError{Code: code, Msg: fmt.Sprintf("crm_verify: cannot read %s: %v", what, err)}
 		}
 		data = b
 	case o.xmlText != "":
@@ -140,7 +109,7 @@ func (o *options) load(cmd *cobra.Command) (*cib.CIB, error) {
 		what = "input from standard input"
 		b, err := io.ReadAll(cmd.InOrStdin())
 		if err != nil {
-			return nil, &cliError{code: client.ExitError, msg: "crm_verify: cannot read standard input: " + err.Error()}
+			return nil, &client.CLIError{Code: client.ExitError, Msg: "crm_verify: cannot read standard input: " + err.Error()}
 		}
 		data = b
 	case o.live:
@@ -149,11 +118,11 @@ func (o *options) load(cmd *cobra.Command) (*cib.CIB, error) {
 	o.info(cmd, 1, "reading %s", what)
 	if err := client.WellFormed(data); err != nil {
 		msg := strings.TrimPrefix(err.Error(), cib.ErrMalformed.Error()+": ")
-		return nil, &cliError{code: client.ExitDataErr, msg: fmt.Sprintf("crm_verify: Couldn't parse %s: %s", what, msg)}
+		return nil, &client.CLIError{Code: client.ExitDataErr, Msg: fmt.Sprintf("crm_verify: Couldn't parse %s: %s", what, msg)}
 	}
 	c, err := cib.Parse(data)
 	if err != nil {
-		return nil, &cliError{code: client.ExitDataErr, msg: fmt.Sprintf("crm_verify: Couldn't parse %s: %s", what, oneLine(strings.TrimPrefix(err.Error(), "cib: ")))}
+		return nil, &client.CLIError{Code: client.ExitDataErr, Msg: fmt.Sprintf("crm_verify: Couldn't parse %s: %s", what, oneLine(strings.TrimPrefix(err.Error(), "cib: ")))}
 	}
 	return c, nil
 }
@@ -167,21 +136,21 @@ func (o *options) loadLive(cmd *cobra.Command) (*cib.CIB, error) {
 	}
 	cl, err := o.newClient()
 	if err != nil {
-		return nil, &cliError{code: client.ExitCode(err), msg: "crm_verify: " + oneLine(err.Error())}
+		return nil, &client.CLIError{Code: client.ExitCode(err), Msg: "crm_verify: " + oneLine(err.Error())}
 	}
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	out, _, err := cl.Query(ctx, cib.Request{Op: cib.OpQuery})
 	if err != nil {
-		return nil, &cliError{code: client.ExitCode(err), msg: "crm_verify: " + oneLine(strings.TrimPrefix(err.Error(), "cib: "))}
+		return nil, &client.CLIError{Code: client.ExitCode(err), Msg: "crm_verify: " + oneLine(strings.TrimPrefix(err.Error(), "cib: "))}
 	}
 	if len(out) != 1 {
-		return nil, &cliError{code: client.ExitError, msg: "crm_verify: the CIB service returned no CIB"}
+		return nil, &client.CLIError{Code: client.ExitError, Msg: "crm_verify: the CIB service returned no CIB"}
 	}
 	c, err := cib.Parse(server.ElementBytes(out[0]))
 	if err != nil {
-		return nil, &cliError{code: client.ExitDataErr, msg: "crm_verify: Couldn't parse the live CIB: " + oneLine(err.Error())}
+		return nil, &client.CLIError{Code: client.ExitDataErr, Msg: "crm_verify: Couldn't parse the live CIB: " + oneLine(err.Error())}
 	}
 	return c, nil
 }
@@ -193,7 +162,7 @@ func (o *options) run(cmd *cobra.Command) error {
 	}
 	if o.saveXML != "" {
 		if err := os.WriteFile(o.saveXML, c.Bytes(), 0o644); err != nil {
-			return &cliError{code: client.ExitIOErr, msg: "crm_verify: cannot save XML: " + err.Error()}
+			return &client.CLIError{Code: client.ExitIOErr, Msg: "crm_verify: cannot save XML: " + err.Error()}
 		}
 	}
 	root := c.Root()
@@ -225,7 +194,7 @@ func (o *options) run(cmd *cobra.Command) error {
 			fmt.Fprintln(w, "  -V may provide more details")
 		}
 	}
-	return &cliError{code: client.ExitConfig}
+	return &client.CLIError{Code: client.ExitConfig}
 }
 
 // problem is one error to report.
