@@ -6,7 +6,7 @@ BIN     := bin
 PROTOS  := $(wildcard proto/*/v1/*.proto)
 TEST_TIMEOUT ?= 14m
 
-.PHONY: all help build test test-short verify proto install fuzz bench-cib clean demo
+.PHONY: all help build test test-short verify proto install fuzz bench-cib bench-cib-lib clean demo
 
 all: build
 
@@ -60,13 +60,13 @@ fuzz: ## run every fuzz target for FUZZTIME each
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; done
 
-bench-cib: ## CIB modify+diff+persist benchmark (16 nodes, 5000 resources)
+bench-cib-lib: ## CIB library: modify+diff+persist benchmark (16 nodes, 5000 resources)
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./cib/
 
-demo: ## start a local demo cluster and show its status (needs the transition engine, issue 8)
-	@echo "make demo: the demo cluster needs the supervisor and transition engine (issue 8), which are not built yet." >&2
-	@echo "Meanwhile: make build, then try cibadmin and crm_verify on a CIB_file (see README.md)." >&2
-	@exit 1
+demo: ## 3 nodes on loopback (no root), the example CIB loaded, crm_mon live; Ctrl-C stops and removes everything
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ ./cmd/... ./agents/cmd/systole-ra
+	@examples/demo.sh $(BIN)
 
 clean:
 	rm -rf $(BIN)
@@ -110,3 +110,26 @@ bench-membership: ## membershipd failover in namespaces (root): kill a node -> n
 	@out=$$(SYSTOLE_BENCH=1 NODES=$(NODES) KILLS=$(KILLS) $(GO) test -count=1 -timeout 20m -run '^TestBenchMembership$$' -v ./membership/e2e/ 2>&1); rc=$$?; \
 	  if [ $$rc -ne 0 ]; then echo "$$out" | tail -80; exit $$rc; fi; \
 	  echo "$$out" | grep -E '^ *bench_test.go|^(formation_ms|view_ms) '
+
+CIB_WRITES ?= 1000
+DC_KILLS ?= 5
+bench-cib: ## crmd on 3 real nodes in namespaces (root): sequential cibadmin writes/s, replication p50, DC failover (CIB_WRITES=1000 DC_KILLS=5)
+	@out=$$(SYSTOLE_BENCH=1 CIB_WRITES=$(CIB_WRITES) DC_KILLS=$(DC_KILLS) $(GO) test -count=1 -timeout 20m -run '^TestBenchCIB$$' -v ./crm/e2e/ 2>&1); rc=$$?; \
+	  if [ $$rc -ne 0 ]; then echo "$$out" | tail -80; exit $$rc; fi; \
+	  echo "$$out" | grep -E '^ *bench_test.go|^cib_writes_per_s='
+
+CRM_SEEDS ?= 5000
+soak-crm: ## crm core simulator soak: CRM_SEEDS random crash/partition schedules per no-quorum policy (stop, ignore) and CRM_SEEDS/20 on bbolt
+	CRM_SEEDS=$(CRM_SEEDS) $(GO) test -count=1 -timeout 120m -run '^TestRandomSchedules' -v ./crm/ 2>&1 | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|seeds'
+
+bench-pengine-clones: ## policy engine speed with clones: ours vs Pacemaker's crm_simulate on 16 nodes x 500 clones (pengine/testdata/gen_bench_clones.py)
+	@mkdir -p $(PENGINE_BENCH_DIR)
+	$(GO) build -o $(PENGINE_BENCH_DIR)/crm_simulate ./cmd/crm_simulate
+	@f=$(PENGINE_BENCH_DIR)/clones-16x500.xml; \
+	  [ -f $$f ] || python3 pengine/testdata/gen_bench_clones.py -n 16 -c 500 -o $$f; \
+	  /usr/bin/time -f "systole   16x500 clones: %e s wall, %M KiB max RSS" $(PENGINE_BENCH_DIR)/crm_simulate -x $$f -R >/dev/null; \
+	  if [ -x /usr/sbin/crm_simulate ] && [ -z "$(SKIP_PACEMAKER)" ]; then \
+	    /usr/bin/time -f "pacemaker 16x500 clones: %e s wall, %M KiB max RSS" sh -c "/usr/sbin/crm_simulate -x $$f -R >/dev/null 2>&1" || true; fi
+
+e2e-lab: ## the lab and systoled end to end (loopback without root; namespace tests as root)
+	$(GO) test -count=1 -v ./internal/lab/ ./supervisor/... ./cmd/systoled/

@@ -40,6 +40,18 @@ type Config struct {
 	// digest) every node remembers to tell a stale copy from a divergent
 	// one at a merge.
 	HistoryLen int
+	// Incarnation identifies this run of crmd; it must grow across
+	// restarts of the node's crmd (the daemon may leave it 0: the core
+	// then takes the UnixNano of the first SetView's now). Votes carry it
+	// so that a crmd restarted within an unchanged membership view makes
+	// the others elect again instead of mixing its old and new votes.
+	Incarnation uint64
+	// SendAhead puts the DC's patches in Ready.Ahead, which the caller
+	// sends before (or while) saving Ready.Persist, so that the replicas'
+	// fsync overlaps the DC's. Acknowledgements still wait for the DC's
+	// own save and every member's (see doc.go). Off by default so that a
+	// caller that does not handle Ready.Ahead loses nothing.
+	SendAhead bool
 	// Logger receives debug and info logs; nil discards.
 	Logger *slog.Logger
 }

@@ -63,7 +63,18 @@ type Message struct {
 	// Members: MsgVote, the sender's view members (votes count only
 	// between nodes that agree on the view).
 	Members []string `json:"m,omitempty"`
-	// WasDC: MsgVote, the sender was DC when the view changed.
+	// Incs: MsgVote, the crmd incarnation of each member (aligned with
+	// Members, 0 = not known yet) as the sender knew them when it cast the
+	// vote. Votes count only between nodes that know the same
+	// incarnations of every member, so a crmd that restarts within a view
+	// makes everyone vote again (see doc.go).
+	Incs []uint64 `json:"ic,omitempty"`
+	// Key identifies the election a message belongs to: a hash of the
+	// incarnations of the view's members. Messages of another election
+	// of the same view (before a member's crmd restarted) are ignored.
+	Key uint64 `json:"k,omitempty"`
+	// WasDC: MsgVote, the sender was DC when the view changed (or, when a
+	// member's restart starts a new election within the view, is DC).
 	WasDC bool `json:"dc,omitempty"`
 	// Reply: MsgVote sent in answer to a repeated vote (not answered again).
 	Reply bool `json:"r,omitempty"`
@@ -142,6 +153,12 @@ func (m *Message) check() error {
 	}
 	if len(m.History) == 0 {
 		m.History = nil
+	}
+	if len(m.Incs) == 0 {
+		m.Incs = nil
+	}
+	if m.Incs != nil && len(m.Incs) != len(m.Members) {
+		return fmt.Errorf("%w: %d incarnations for %d members", ErrMalformed, len(m.Incs), len(m.Members))
 	}
 	if m.Req != nil && len(m.Req.XML) == 0 {
 		m.Req.XML = nil

@@ -66,11 +66,16 @@ type LostChange struct {
 	Patch         *cib.Patch
 }
 
-// Ready is what a Node asks its caller to do, in this order: save Persist
-// (in order, fsync) before sending Messages and before releasing Replies;
+// Ready is what a Node asks its caller to do, in this order: send Ahead
+// (it may also be sent while Persist is being saved); save Persist (in
+// order, fsync) before sending Messages and before releasing Replies;
 // then send Messages (To "" means every other node); then deliver Replies,
 // publish DC and log Lost.
 type Ready struct {
+	// Ahead holds messages that may leave before Persist is saved: the
+	// DC's patches, with Config.SendAhead only (see doc.go). They precede
+	// Messages: Ahead followed by Messages is the order of emission.
+	Ahead    []Message
 	Persist  []cib.Entry
 	Messages []Message
 	Replies  []Reply
@@ -80,7 +85,7 @@ type Ready struct {
 
 // Empty reports whether r holds nothing.
 func (r *Ready) Empty() bool {
-	return len(r.Persist)+len(r.Messages)+len(r.Replies)+len(r.Lost) == 0 && r.DC == nil
+	return len(r.Ahead)+len(r.Persist)+len(r.Messages)+len(r.Replies)+len(r.Lost) == 0 && r.DC == nil
 }
 
 // outWrite is a write submitted on this node (by a client or by attrd),
@@ -128,12 +133,16 @@ type Node struct {
 	view    View
 	hasView bool
 	// election
-	myVote  *Message
-	votes   map[string]Message
-	future  map[uint64]map[string]Message
-	voteAt  time.Time
-	dc      string
-	decided bool
+	inc       uint64            // this crmd's incarnation (see Config.Incarnation)
+	incs      map[string]uint64 // the newest incarnation known of each member of the view
+	key       uint64            // hash of the incarnations of the election in progress
+	viewWasDC bool              // this node was DC when the view was installed
+	myVote    *Message
+	votes     map[string]Message
+	future    map[uint64]map[string]Message
+	voteAt    time.Time
+	dc        string
+	decided   bool
 	// member
 	joined     bool
 	needFullAt time.Time
@@ -278,6 +287,7 @@ func (n *Node) finish(seq uint64, v cib.Version, err error) {
 
 func (n *Node) send(m Message) {
 	m.From = n.name
+	m.Key = n.key
 	n.rd.Messages = append(n.rd.Messages, m)
 }
 
@@ -290,17 +300,20 @@ func (n *Node) SetView(now time.Time, v View) {
 	if n.hasView && (v.Number < n.view.Number || v.Number == n.view.Number && v.Quorum == n.view.Quorum && slices.Equal(v.Members, n.view.Members)) {
 		return // an older view, or the same one again
 	}
-	wasDC := n.IsDC()
-	prevDC := n.dc
-	n.view, n.hasView = v, true
-	n.votes = map[string]Message{}
-	n.myVote = nil
-	n.dc, n.decided = "", false
-	n.joined = false
-	n.join, n.active = nil, false
-	if prevDC != "" {
-		n.rd.DC = &DCEvent{View: v.Number}
+	if n.inc == 0 {
+		n.inc = n.cfg.Incarnation
+		if n.inc == 0 {
+			n.inc = uint64(now.UnixNano())
+		}
+		if n.inc == 0 {
+			n.inc = 1
+		}
 	}
+	wasDC := n.IsDC()
+	n.view, n.hasView = v, true
+	n.incs = map[string]uint64{n.name: n.inc}
+	n.viewWasDC = wasDC
+	n.resetElection()
 	for k := range n.future {
 		if k < v.Number {
 			delete(n.future, k)
@@ -313,16 +326,67 @@ func (n *Node) SetView(now time.Time, v View) {
 		n.dropDCState(ErrDCChanged)
 		return
 	}
-	vote := Message{Type: MsgVote, View: v.Number, Members: v.Members, WasDC: wasDC, Version: n.cib.Version()}
+	n.castVote(now)
+	froms := make([]string, 0, len(fut))
+	for from := range fut {
+		froms = append(froms, from)
+	}
+	slices.Sort(froms)
+	for _, from := range froms {
+		_ = n.stepVote(now, fut[from])
+	}
+}
+
+// resetElection forgets the decision of the current election.
+func (n *Node) resetElection() {
+	prevDC := n.dc
+	n.votes = map[string]Message{}
+	n.myVote = nil
+	n.dc, n.decided = "", false
+	n.joined = false
+	n.join, n.active = nil, false
+	if prevDC != "" {
+		n.rd.DC = &DCEvent{View: n.view.Number}
+	}
+}
+
+// incVector returns the incarnations known of the view's members, in
+// member order (0 = unknown).
+func (n *Node) incVector() []uint64 {
+	out := make([]uint64, len(n.view.Members))
+	for i, m := range n.view.Members {
+		out[i] = n.incs[m]
+	}
+	return out
+}
+
+func incKey(incs []uint64) uint64 {
+	h := fnv.New64a()
+	var b [8]byte
+	for _, x := range incs {
+		for i := range b {
+			b[i] = byte(x >> (8 * i))
+		}
+		h.Write(b[:])
+	}
+	return h.Sum64()
+}
+
+// castVote starts the election of the current view for the incarnations
+// this node knows: it forgets any earlier decision and broadcasts its
+// vote. WasDC is "was DC when the view was installed" until a decision,
+// and "is DC" when a member's restart interrupts a decided election (so a
+// running DC keeps the role).
+func (n *Node) castVote(now time.Time) {
+	wasDC := n.IsDC() || (!n.decided && n.viewWasDC)
+	n.resetElection()
+	incs := n.incVector()
+	n.key = incKey(incs)
+	vote := Message{Type: MsgVote, View: n.view.Number, Members: n.view.Members, Incs: incs, WasDC: wasDC, Version: n.cib.Version()}
 	n.myVote = &vote
 	n.votes[n.name] = vote
 	n.send(vote)
 	n.voteAt = now
-	for from, m := range fut {
-		if v.has(from) && slices.Equal(m.Members, v.Members) {
-			n.votes[from] = m
-		}
-	}
 	n.tryDecide(now)
 }
 
@@ -351,13 +415,13 @@ func better(a string, av Message, b string, bv Message) bool {
 }
 
 func (n *Node) tryDecide(now time.Time) {
-	if n.myVote == nil || n.decided || len(n.votes) < len(n.view.Members) {
+	if n.myVote == nil || n.decided || len(n.votes) < len(n.view.Members) || slices.Contains(n.myVote.Incs, 0) {
 		return
 	}
 	w := electWinner(n.votes)
 	n.dc, n.decided = w, true
 	n.rd.DC = &DCEvent{View: n.view.Number, DC: w, Self: w == n.name}
-	n.log.Info("dc elected", "view", n.view.Number, "dc", w)
+	n.log.Info("dc elected", "view", n.view.Number, "dc", w, "key", n.key)
 	if w == n.name {
 		n.startJoin(now)
 	} else {
@@ -528,7 +592,7 @@ func (n *Node) Step(now time.Time, m Message) error {
 		}
 		return nil
 	}
-	if !n.hasView || m.View != n.view.Number || !n.view.has(m.From) || !n.decided {
+	if !n.hasView || m.View != n.view.Number || m.Key != n.key || !n.view.has(m.From) || !n.decided {
 		return nil
 	}
 	if n.IsDC() {
@@ -551,20 +615,56 @@ func (n *Node) stepVote(now time.Time, m Message) error {
 		n.future[m.View][m.From] = m
 		return nil
 	}
-	if m.View != n.view.Number || n.myVote == nil || !n.view.has(m.From) || !slices.Equal(m.Members, n.view.Members) {
+	if m.View != n.view.Number || n.myVote == nil || !n.view.has(m.From) || !slices.Equal(m.Members, n.view.Members) || len(m.Incs) != len(m.Members) {
+		return nil
+	}
+	own := m.Incs[slices.Index(m.Members, m.From)]
+	if own == 0 || own < n.incs[m.From] {
+		return nil // from a crmd of the sender that has since restarted
+	}
+	learned := false
+	for i, member := range m.Members {
+		x := m.Incs[i]
+		switch {
+		case member == n.name && x > n.inc:
+			// someone knows a newer incarnation of this node (its clock
+			// went back across a restart): take a newer one
+			n.inc = x + 1
+			n.incs[n.name] = n.inc
+			learned = true
+		case member != n.name && x > n.incs[member]:
+			if n.incs[member] != 0 {
+				n.log.Info("member restarted within the view; electing again", "view", n.view.Number, "member", member)
+			}
+			n.incs[member] = x
+			learned = true
+		}
+	}
+	if learned {
+		n.castVote(now)
+	}
+	if !slices.Equal(m.Incs, n.myVote.Incs) {
+		// the sender knows less: teach it (a reply is never answered)
+		if !learned && !m.Reply {
+			n.replyVote(m.From)
+		}
 		return nil
 	}
 	if _, seen := n.votes[m.From]; seen {
 		if !m.Reply {
-			r := *n.myVote
-			r.To, r.Reply = m.From, true
-			n.send(r)
+			n.replyVote(m.From)
 		}
 		return nil
 	}
 	n.votes[m.From] = m
 	n.tryDecide(now)
 	return nil
+}
+
+func (n *Node) replyVote(to string) {
+	r := *n.myVote
+	r.To, r.Reply = to, true
+	n.send(r)
 }
 
 func (n *Node) stepMember(now time.Time, m Message) error {
@@ -905,7 +1005,14 @@ func (n *Node) commit(now time.Time, p *cib.Patch) {
 		}
 	}
 	if len(n.view.Members) > 1 {
-		n.send(Message{Type: MsgPatch, View: n.view.Number, Version: p.Target, Patch: pb})
+		m := Message{Type: MsgPatch, From: n.name, Key: n.key, View: n.view.Number, Version: p.Target, Patch: pb}
+		if n.cfg.SendAhead && len(n.rd.Messages) == 0 {
+			// nothing emitted before it waits for Persist, so sending it
+			// ahead keeps the order of emission (see doc.go for safety)
+			n.rd.Ahead = append(n.rd.Ahead, m)
+		} else {
+			n.rd.Messages = append(n.rd.Messages, m)
+		}
 	}
 }
 

@@ -248,3 +248,46 @@ func TestWindowBoundsTheDCLead(t *testing.T) {
 	}
 	s.checkFinal()
 }
+
+// TestCrmdRestartInTheSameView: crmd restarts while messaging and
+// membership keep running, so the new crmd gets the same view number
+// again. Its vote carries a new incarnation, the others vote again, one
+// DC is agreed, and writes go through (a replica's restart, then the
+// DC's, then a quick double restart).
+func TestCrmdRestartInTheSameView(t *testing.T) {
+	s := quiet(t, 3, NoQuorumStop)
+	view := s.nodes["node1"].View().Number
+	for i, name := range []string{"node3", "node1", "node2", "node2"} {
+		s.restartCrmd(name)
+		if i < 3 {
+			s.runFor(time.Second)
+		} else {
+			s.runFor(5 * time.Millisecond) // restarted again before its view arrived
+			s.restartCrmd(name)
+			s.runFor(time.Second)
+		}
+		if err := s.converged(); err != nil {
+			t.Fatalf("after restarting %s's crmd: %v\n%s", name, err, strings.Join(s.tail(), "\n"))
+		}
+		s.write("node3")
+		s.write(name)
+		s.runFor(time.Second)
+		if err := s.converged(); err != nil {
+			t.Fatalf("after writes: %v", err)
+		}
+		for _, n := range s.names {
+			if got := s.nodes[n].View().Number; got != view {
+				t.Fatalf("%s is in view %d: the test wants the view unchanged (%d)", n, got, view)
+			}
+		}
+	}
+	if len(s.acked) != 8 {
+		t.Fatalf("%d of 8 writes acknowledged", len(s.acked))
+	}
+	if dc := s.dc(); dc != "node1" {
+		// node1 lost the role when its crmd restarted, then won it back
+		// (equal versions, first name) and kept it through node2's restarts
+		t.Errorf("final DC %s, want node1", dc)
+	}
+	s.checkFinal()
+}

@@ -2,6 +2,7 @@ package crm
 
 import (
 	"fmt"
+	"log/slog"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -51,8 +52,16 @@ type simCluster struct {
 	trace      []string
 	traceOn    bool
 	dcChanges  int
-	attrAcked  int
-	attrWrites int
+	crashes    int
+	partitions int
+	// aheadCrashP is the chance that a node crashes after sending a
+	// Ready's Ahead messages and before saving its Persist.
+	aheadCrashP  float64
+	aheadCrashes int
+	crmdRestarts int
+	saved        map[string]cib.Version // the last version each store saved
+	attrAcked    int
+	attrWrites   int
 }
 
 type simMsg struct {
@@ -77,12 +86,14 @@ func newSimStore(t testing.TB, seed int64, n int, policy NoQuorumPolicy, newStor
 	s := &simCluster{newStore: newStore, t: t, seed: seed, rng: rand.New(rand.NewSource(seed)), nodes: map[string]*Node{},
 		stores: map[string]cib.Store{}, group: map[string]int{}, now: time.Unix(1700000000, 0).UTC(),
 		issued: map[int][]string{}, maxDelay: 20 * time.Millisecond, viewDelay: 100 * time.Millisecond,
-		lastVer: map[string]cib.Version{}, writes: map[string]map[uint64]string{}, acked: map[string]bool{}, errs: map[string]error{}, reorder: true}
+		lastVer: map[string]cib.Version{}, writes: map[string]map[uint64]string{}, acked: map[string]bool{}, errs: map[string]error{}, reorder: true,
+		saved: map[string]cib.Version{}}
 	s.cfg = func(name string) Config {
 		c := DefaultConfig(name)
 		c.Retry = 200 * time.Millisecond
 		c.WriteTimeout = 5 * time.Second
 		c.NoQuorumPolicy = policy
+		c.SendAhead = true
 		return c
 	}
 	for i := 1; i <= n; i++ {
@@ -115,7 +126,11 @@ func (s *simCluster) start(name string) {
 	if err != nil {
 		s.fatalf("load %s: %v", name, err)
 	}
-	n, err := NewNode(s.cfg(name), c)
+	cfg := s.cfg(name)
+	if os.Getenv("CRM_TRACE") == "v" {
+		cfg.Logger = slog.New(slog.NewTextHandler(traceWriter{s}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	n, err := NewNode(cfg, c)
 	if err != nil {
 		s.fatalf("new node: %v", err)
 	}
@@ -126,8 +141,16 @@ func (s *simCluster) start(name string) {
 	s.writes[name] = map[uint64]string{}
 }
 
+type traceWriter struct{ s *simCluster }
+
+func (w traceWriter) Write(b []byte) (int, error) {
+	w.s.logf("  %s log: %s", w.s.now.Format("05.000"), strings.TrimSpace(string(b)))
+	return len(b), nil
+}
+
 func (s *simCluster) crash(name string) {
 	s.logf("crash %s", name)
+	s.crashes++
 	s.nodes[name] = nil
 	s.writes[name] = nil
 	s.recomputeViews()
@@ -139,8 +162,24 @@ func (s *simCluster) restart(name string) {
 	s.recomputeViews()
 }
 
+// restartCrmd restarts name's crmd alone: the membership layer keeps its
+// view, so the new crmd is handed the same view number again.
+func (s *simCluster) restartCrmd(name string) {
+	old := s.nodes[name]
+	if old == nil || !old.hasView {
+		return
+	}
+	v := old.view
+	s.logf("restart crmd %s (view %d kept)", name, v.Number)
+	s.crmdRestarts++
+	s.start(name)
+	s.msgSeq++
+	s.views = append(s.views, simView{at: s.now.Add(s.viewDelay / 10), seq: s.msgSeq, node: name, v: v})
+}
+
 func (s *simCluster) partition(groups ...[]string) {
-	s.logf("partition %v", groups)
+	s.logf("partition %v%s", groups, s.versions())
+	s.partitions++
 	for i, g := range groups {
 		for _, n := range g {
 			s.group[n] = i + 1
@@ -297,34 +336,27 @@ func (s *simCluster) drain(name string) {
 	n := s.nodes[name]
 	for n.HasReady() {
 		rd := n.Ready()
+		s.sendAll(name, rd.Ahead)
+		if len(rd.Ahead) > 0 && len(rd.Persist) > 0 && s.aheadCrashP > 0 && s.canCrash() && s.rng.Float64() < s.aheadCrashP {
+			// the DC dies after its patches left and before its own
+			// fsync: the replicas may hold a version its store lacks
+			s.logf("crash %s before saving %s (patches sent ahead)", name, n.Version())
+			s.aheadCrashes++
+			s.lastVer[name] = s.saved[name]
+			s.crash(name)
+			return
+		}
 		if len(rd.Persist) > 0 {
 			if err := s.stores[name].SaveBatch(rd.Persist); err != nil {
 				s.fatalf("%s: save: %v", name, err)
 			}
-		}
-		for _, m := range rd.Messages {
-			data := Encode(m)
-			dests := []string{m.To}
-			if m.To == "" {
-				dests = nil
-				for _, o := range s.names {
-					if o != name {
-						dests = append(dests, o)
-					}
-				}
-			}
-			for _, to := range dests {
-				if s.group[to] != s.group[name] || s.rng.Float64() < s.dropP {
-					continue
-				}
-				delay := time.Millisecond
-				if s.reorder {
-					delay += time.Duration(s.rng.Int63n(int64(s.maxDelay)))
-				}
-				s.msgSeq++
-				s.msgs = append(s.msgs, simMsg{at: s.now.Add(delay), seq: s.msgSeq, from: name, to: to, data: data})
+			if e := rd.Persist[len(rd.Persist)-1]; e.Patch != nil {
+				s.saved[name] = e.Patch.Target
+			} else {
+				s.saved[name] = e.CIB.Version()
 			}
 		}
+		s.sendAll(name, rd.Messages)
 		for _, r := range rd.Replies {
 			s.replies++
 			id, ok := s.writes[name][r.ID]
@@ -343,13 +375,69 @@ func (s *simCluster) drain(name string) {
 		}
 		if rd.DC != nil {
 			s.dcChanges++
-			s.logf("%s view %d dc %q", name, rd.DC.View, rd.DC.DC)
+			if os.Getenv("CRM_TRACE") == "v" {
+				s.logf("%s view %d dc %q at %s (%s)", name, rd.DC.View, rd.DC.DC, n.Version(), s.now.Format("05.000"))
+			} else {
+				s.logf("%s view %d dc %q", name, rd.DC.View, rd.DC.DC)
+			}
 		}
 		for _, l := range rd.Lost {
 			s.logf("%s lost: %s@%s vs %s@%s, %d changes", name, l.Node, l.Version, l.Winner, l.WinnerVersion, len(l.Patch.Changes))
 		}
 		s.lost = append(s.lost, rd.Lost...)
 	}
+}
+
+// sendAll queues messages from name (drops, delays, partitions).
+func (s *simCluster) sendAll(name string, ms []Message) {
+	for _, m := range ms {
+		data := Encode(m)
+		dests := []string{m.To}
+		if m.To == "" {
+			dests = nil
+			for _, o := range s.names {
+				if o != name {
+					dests = append(dests, o)
+				}
+			}
+		}
+		for _, to := range dests {
+			if s.group[to] != s.group[name] || s.rng.Float64() < s.dropP {
+				continue
+			}
+			delay := time.Millisecond
+			if s.reorder {
+				delay += time.Duration(s.rng.Int63n(int64(s.maxDelay)))
+			}
+			s.msgSeq++
+			s.msgs = append(s.msgs, simMsg{at: s.now.Add(delay), seq: s.msgSeq, from: name, to: to, data: data})
+		}
+	}
+}
+
+// versions lists every node's version with CRM_TRACE=v.
+func (s *simCluster) versions() string {
+	if os.Getenv("CRM_TRACE") != "v" {
+		return ""
+	}
+	out := ""
+	for _, name := range s.names {
+		if n := s.nodes[name]; n != nil {
+			out += fmt.Sprintf(" %s@%s", name, n.Version())
+		}
+	}
+	return fmt.Sprintf(" at %s:%s", s.now.Format("05.000"), out)
+}
+
+// canCrash reports whether one more node may crash with a majority left.
+func (s *simCluster) canCrash() bool {
+	down := 0
+	for _, name := range s.names {
+		if s.nodes[name] == nil {
+			down++
+		}
+	}
+	return 2*(down+1) < len(s.names)
 }
 
 // check verifies the safety invariants.
@@ -400,7 +488,7 @@ func (s *simCluster) check() {
 // stabilize heals, restarts every node, stops faults and runs until every
 // node has the same CIB and one DC.
 func (s *simCluster) stabilize() {
-	s.dropP = 0
+	s.dropP, s.aheadCrashP = 0, 0
 	for _, name := range s.names {
 		if s.nodes[name] == nil {
 			s.restart(name)
@@ -423,7 +511,7 @@ func (s *simCluster) stabilize() {
 }
 
 func (s *simCluster) tail() []string {
-	if len(s.trace) > 60 {
+	if len(s.trace) > 60 && os.Getenv("CRM_TRACE") == "" {
 		return s.trace[len(s.trace)-60:]
 	}
 	return s.trace
@@ -515,7 +603,9 @@ func (s *simCluster) dc() string {
 	return ""
 }
 
-// seedRange returns the seeds to run: CRM_SEED=N replays one seed.
+// seedRange returns the seeds to run: CRM_SEED=N replays one seed;
+// CRM_SEEDS=N runs N seeds instead of the default (the soak, make
+// soak-crm), starting at CRM_SEED_FIRST (default 1); -short runs fewer.
 func seedRange(full, short int) (int64, int) {
 	if v := os.Getenv("CRM_SEED"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -523,10 +613,21 @@ func seedRange(full, short int) (int64, int) {
 			return n, 1
 		}
 	}
-	if testing.Short() {
-		return 1, short
+	first := int64(1)
+	if v := os.Getenv("CRM_SEED_FIRST"); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			first = n
+		}
 	}
-	return 1, full
+	if v := os.Getenv("CRM_SEEDS"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			return first, n
+		}
+	}
+	if testing.Short() {
+		return first, short
+	}
+	return first, full
 }
 
 // randomSchedule runs one seeded random fault schedule and checks it.
@@ -539,6 +640,7 @@ func randomScheduleStore(t testing.TB, seed int64, policy NoQuorumPolicy, newSto
 	n := 3 + rng.Intn(3)
 	s := newSimStore(t, seed, n, policy, newStore)
 	s.traceOn = true
+	s.aheadCrashP = 0.02
 	steps := 100 + rng.Intn(100)
 	for i := 0; i < steps; i++ {
 		r := s.rng.Float64()
@@ -590,6 +692,8 @@ func randomScheduleStore(t testing.TB, seed int64, policy NoQuorumPolicy, newSto
 			}
 		case r < 0.49:
 			s.dropP = []float64{0, 0.05, 0.2}[s.rng.Intn(3)]
+		case r < 0.505:
+			s.restartCrmd(s.names[s.rng.Intn(n)])
 		}
 		s.step(time.Duration(20+s.rng.Intn(200)) * time.Millisecond)
 	}
@@ -602,6 +706,7 @@ func TestRandomSchedules(t *testing.T) {
 	t.Parallel()
 	first, seeds := seedRange(200, 50)
 	total := map[string]int{}
+	start := time.Now()
 	for seed := first; seed < first+int64(seeds); seed++ {
 		s := randomSchedule(t, seed, NoQuorumStop)
 		// with quorum only a stale DC (one that has not yet heard that it
@@ -615,19 +720,31 @@ func TestRandomSchedules(t *testing.T) {
 		total["lost"] += len(s.lost)
 		total["acked"] += len(s.acked)
 		total["refused"] += s.refused
+		total["crashes"] += s.crashes
+		total["ahead"] += s.aheadCrashes
+		total["crmd"] += s.crmdRestarts
+		total["partitions"] += s.partitions
+		total["dcs"] += s.dcChanges
 	}
-	t.Logf("%d seeds: %d writes acknowledged, %d refused or unknown, %d lost-change reports (stale DCs)", seeds, total["acked"], total["refused"], total["lost"])
+	t.Logf("%d seeds (from %d) in %.1fs: %d crashes (%d of a DC between sending a patch and saving it), %d crmd restarts in an unchanged view, %d partitions, %d DC events, %d writes acknowledged, %d refused or unknown, %d lost-change reports (stale DCs)",
+		seeds, first, time.Since(start).Seconds(), total["crashes"], total["ahead"], total["crmd"], total["partitions"], total["dcs"], total["acked"], total["refused"], total["lost"])
 }
 
 func TestRandomSchedulesIgnoreQuorum(t *testing.T) {
 	t.Parallel()
 	first, seeds := seedRange(100, 30)
-	lost := 0
+	lost, acked, crashes, restarts, partitions := 0, 0, 0, 0, 0
+	start := time.Now()
 	for seed := first; seed < first+int64(seeds); seed++ {
 		s := randomSchedule(t, seed, NoQuorumIgnore)
 		lost += len(s.lost)
+		acked += len(s.acked)
+		crashes += s.crashes
+		restarts += s.crmdRestarts
+		partitions += s.partitions
 	}
-	t.Logf("%d seeds: %d lost-change reports", seeds, lost)
+	t.Logf("%d seeds (from %d) in %.1fs: %d crashes, %d crmd restarts in an unchanged view, %d partitions, %d writes acknowledged, %d lost-change reports",
+		seeds, first, time.Since(start).Seconds(), crashes, restarts, partitions, acked, lost)
 	if lost == 0 {
 		t.Errorf("no merge ever lost a change: the schedules do not exercise merges")
 	}
@@ -640,6 +757,9 @@ func TestRandomSchedulesIgnoreQuorum(t *testing.T) {
 func TestRandomSchedulesBoltStore(t *testing.T) {
 	t.Parallel()
 	first, seeds := seedRange(10, 3)
+	if os.Getenv("CRM_SEEDS") != "" && os.Getenv("CRM_SEED") == "" {
+		seeds = max(10, seeds/20) // the soak: bbolt schedules are slower
+	}
 	for seed := first; seed < first+int64(seeds); seed++ {
 		dir := t.TempDir()
 		open := map[string]*cib.BoltStore{}

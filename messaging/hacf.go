@@ -28,6 +28,10 @@ type HaCf struct {
 	Mcast []Mcast
 	// Ucast lists the `ucast` (and `ucast6`) lines.
 	Ucast []Ucast
+	// Bind is the local address of the ucast sockets (`bind ADDR`, a
+	// Systole directive; default: any). Several nodes on one host (the
+	// loopback lab: 127.0.0.x, one address per node, one port) need it.
+	Bind netip.Addr
 	// Serial lists the devices of `serial` lines.
 	Serial []string
 	// Baud is the serial line speed (`baud`, 19200).
@@ -240,6 +244,15 @@ func (h *HaCf) directive(f []string, where map[string]int, line int) error {
 			}
 			h.Ucast = append(h.Ucast, Ucast{Iface: args[0], Peer: p})
 		}
+	case "bind":
+		if err := need(1, 1); err != nil {
+			return err
+		}
+		a, err := netip.ParseAddr(args[0])
+		if err != nil {
+			return fmt.Errorf("bind %q is not an IP address", args[0])
+		}
+		h.Bind = a
 	case "serial":
 		if err := need(1, -1); err != nil {
 			return err

@@ -31,6 +31,16 @@ func (s *sched) assignClone(r *Resource, prefer *Node, stopIfFail bool) *Node {
 	}
 	perNode := make([]int, len(s.nodes))
 	count := 0
+	availableNodes := 0
+	for _, n := range s.nodes {
+		if w := r.allowed[n.index]; w != absent && w >= 0 && n.available() {
+			availableNodes++
+		}
+	}
+	optimal := 1
+	if availableNodes > 0 && r.cloneMax/availableNodes > 1 {
+		optimal = r.cloneMax / availableNodes
+	}
 	assigned := map[*Resource]bool{}
 	instances := s.sortInstances(r)
 	for _, inst := range instances {
@@ -38,11 +48,14 @@ func (s *sched) assignClone(r *Resource, prefer *Node, stopIfFail bool) *Node {
 		if cur == nil || count >= r.cloneMax {
 			continue
 		}
-		if perNode[cur.index] >= r.cloneNodeMax {
+		if perNode[cur.index] >= r.cloneNodeMax || perNode[cur.index] >= optimal {
 			continue
 		}
 		w := inst.allowed[cur.index]
 		if w == absent || w < 0 || !cur.available() {
+			continue
+		}
+		if !s.prefersHome(r, inst, cur, perNode, r.cloneMax-count) {
 			continue
 		}
 		s.forceOnly(inst, cur)
@@ -61,8 +74,8 @@ func (s *sched) assignClone(r *Resource, prefer *Node, stopIfFail bool) *Node {
 			s.banAll(inst)
 		} else {
 			for i := range perNode {
-				if perNode[i] >= r.cloneNodeMax && inst.allowed[i] != absent {
-					inst.allowed[i] = -Infinity
+				if perNode[i] >= r.cloneNodeMax {
+					banNode(inst, i)
 				}
 			}
 		}
@@ -86,6 +99,15 @@ func (s *sched) forceOnly(inst *Resource, n *Node) {
 			if i != n.index && p.allowed[i] != absent {
 				p.allowed[i] = -Infinity
 			}
+		}
+	}
+}
+
+// banNode makes node index i -INF for an instance and its members.
+func banNode(inst *Resource, i int) {
+	for _, p := range append([]*Resource{inst}, inst.primitives(nil)...) {
+		if p.allowed[i] != absent {
+			p.allowed[i] = -Infinity
 		}
 	}
 }
@@ -160,4 +182,37 @@ func (s *sched) sortInstances(clone *Resource) []*Resource {
 		out[i] = k.r
 	}
 	return out
+}
+
+// prefersHome is the early-assignment test of an active primitive instance
+// (Pacemaker's assign_instance_early): it stays on its current node only if
+// that node would win a normal assignment, after reserving a slot on each
+// node that would win instead, while instance slots remain (available is
+// clone-max less the instances already placed).
+func (s *sched) prefersHome(clone, inst *Resource, cur *Node, perNode []int, available int) bool {
+	if !inst.isPrimitive() {
+		return true
+	}
+	reserved := make([]int, len(perNode))
+	usable := func(n *Node) bool {
+		w := inst.allowed[n.index]
+		return w != absent && w >= 0 && n.available() && perNode[n.index]+reserved[n.index] < clone.cloneNodeMax
+	}
+	for reservedAll := 0; reservedAll < available; reservedAll++ {
+		var best *Node
+		for _, ns := range s.sortNodes(inst, cur) {
+			if usable(ns.n) {
+				best = ns.n
+				break
+			}
+		}
+		if best == nil {
+			return false
+		}
+		if best == cur || (usable(cur) && inst.allowed[cur.index] >= inst.allowed[best.index]) {
+			return true
+		}
+		reserved[best.index]++
+	}
+	return false
 }

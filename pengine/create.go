@@ -685,7 +685,11 @@ func (s *sched) createRecurring(r *Resource) {
 		return
 	}
 	var start *Action
-	if r.AssignedTo != nil {
+	if !r.Blocked && (r.NextRole != RoleStopped || !r.Managed) && r.AssignedTo != nil {
+		// Pacemaker creates the (optional) start on the chosen node here,
+		// so later orderings find it instead of creating a node-less one.
+		start = s.startAction(r, r.AssignedTo, true)
+	} else if r.AssignedTo != nil {
 		if l := s.rscActions(r, r.AssignedTo, "start", true); len(l) > 0 {
 			start = l[0]
 		}

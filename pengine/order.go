@@ -106,6 +106,9 @@ func (s *sched) cloneInternal(r *Resource) {
 		s.orderRscActions(r, "promote", r, "promoted", arUnrunnableFirstBlocks)
 		s.orderRscActions(r, "running", r, "promote", arOrdered)
 		s.orderRscActions(r, "demoted", r, "stop", arOrdered)
+		s.orderRscActions(r, "stopped", r, "promote", arOrdered)
+		s.orderRscActions(r, "demoted", r, "start", arOrdered)
+		s.orderRscActions(r, "demoted", r, "promote", arOrdered)
 	}
 	s.orderRscActions(r, "stopped", r, "start", arOrdered)
 	var prev *Resource
@@ -522,6 +525,9 @@ func (s *sched) handleAsymmetric(first, then *Action) {
 
 // updateRscOrdered dispatches to the then resource (groups recurse).
 func (s *sched) updateRscOrdered(r *Resource, first, then *Action, node *Node, flags, filter, typ uint32) (bool, bool) {
+	if r != nil && r.isClone() && then.Rsc == r && s.canInterleave(first, then) {
+		return s.updateInterleaved(first, then, node, filter, typ)
+	}
 	ct, cf := s.updateOrdered(first, then, flags, filter, typ)
 	if r != nil && !r.isPrimitive() && then.Rsc == r {
 		for _, m := range r.Children {

@@ -23,6 +23,47 @@ func (s *sched) promotionScore(inst *Resource, n *Node) (int, bool) {
 // promotionKnown reports whether the instance's state on n is known (or it
 // was probed nowhere), so a promotion score there may be used.
 func (s *sched) promotionKnown(inst *Resource, n *Node) bool {
+	top := inst.top()
+	if !top.Unique {
+		// Pacemaker's promotion_score_applies for anonymous instances:
+		// active here; or no instance active here and the clone was
+		// probed here; or the clone was probed nowhere; or known here.
+		var active *Resource
+		for _, p := range top.primitives(nil) {
+			for _, rn := range p.RunningOn {
+				if rn == n && active == nil {
+					active = p
+				}
+			}
+		}
+		if active == inst {
+			return true
+		}
+		if active == nil && top.knownOn[n.index] {
+			return true
+		}
+		if active == nil {
+			any := false
+			for _, k := range top.knownOn {
+				if k {
+					any = true
+					break
+				}
+			}
+			if !any {
+				return true
+			}
+		}
+		if inst.knownOn[n.index] {
+			return true
+		}
+		for _, rn := range inst.RunningOn {
+			if rn == n {
+				return true
+			}
+		}
+		return false
+	}
 	if inst.knownOn[n.index] {
 		return true
 	}
@@ -88,7 +129,8 @@ func (s *sched) setInstanceRoles(clone *Resource) {
 			continue
 		}
 		prio := -1
-		if n == nil || capped {
+		frozen := !s.quorate && s.noQuorumPolicy == "freeze" && leaf.Role != RolePromoted
+		if n == nil || capped || frozen {
 			prio = -Infinity
 		} else if sc, ok := s.promotionScore(leaf, n); ok && s.promotionKnown(leaf, n) {
 			prio = sc
@@ -117,14 +159,24 @@ func (s *sched) setInstanceRoles(clone *Resource) {
 				}
 			}
 			for _, c := range clone.thisWith {
-				if c.dependentRole == RolePromoted && c.primary.AssignedTo != nil {
-					if c.primary.AssignedTo == n {
-						if c.score < Infinity {
-							prio = addScores(prio, c.score)
-						}
-					} else if c.score >= Infinity {
+				if c.dependentRole != RolePromoted {
+					continue
+				}
+				here, anywhere := s.primaryPlaced(c, n)
+				if !anywhere {
+					// a mandatory colocation with a primary that runs
+					// nowhere forbids promotion anywhere
+					if c.score >= Infinity {
 						prio = -Infinity
 					}
+					continue
+				}
+				if here {
+					if c.score < Infinity {
+						prio = addScores(prio, c.score)
+					}
+				} else if c.score >= Infinity {
+					prio = -Infinity
 				}
 			}
 		}
@@ -164,4 +216,26 @@ func (s *sched) setInstanceRoles(clone *Resource) {
 			}
 		}
 	}
+}
+
+// primaryPlaced reports whether a colocation's primary will be on n (in the
+// colocation's primary role, for clones), and whether it will be anywhere.
+func (s *sched) primaryPlaced(c *colocation, n *Node) (here, anywhere bool) {
+	if !c.primary.isClone() {
+		pn := s.rscLocation(c.primary)
+		return pn != nil && pn == n, pn != nil
+	}
+	for _, p := range c.primary.primitives(nil) {
+		if p.AssignedTo == nil {
+			continue
+		}
+		if c.primaryRole == RolePromoted && p.NextRole != RolePromoted {
+			continue
+		}
+		anywhere = true
+		if p.AssignedTo == n {
+			here = true
+		}
+	}
+	return here, anywhere
 }

@@ -593,10 +593,18 @@ func (s *sched) unpackGroup(e *etree.Element, parent *Resource) *Resource {
 	s.unpackRequires(r)
 	r.groupColocated = true
 	r.groupOrdered = true
-	if v, ok := r.Meta["collocated"]; ok {
+	// A group's own settings only: a clone's "ordered" (instances in
+	// sequence) is not the group's "ordered" (members in sequence).
+	own := map[string]string{}
+	for _, a := range e.Attr {
+		own[a.Key] = a.Value
+	}
+	s.unpackNV(s.nvBlocks([]*etree.Element{e}, "meta_attributes", ""), own, &ruleCtx{now: s.now, hasRsc: true}, false)
+	s.unpackNV(s.rscDefaults, own, &ruleCtx{now: s.now, hasRsc: true}, false)
+	if v, ok := own["collocated"]; ok {
 		r.groupColocated = isTrue(v)
 	}
-	if v, ok := r.Meta["ordered"]; ok {
+	if v, ok := own["ordered"]; ok {
 		r.groupOrdered = isTrue(v)
 	}
 	for _, c := range e.SelectElements("primitive") {
@@ -1112,6 +1120,38 @@ func orderFlags(kind string, sym bool, firstAction string, inverse bool) uint32 
 	return f
 }
 
+// cloneMinBefore is how many instances of a clone "first" must be able to
+// act before "then" may: the clone's clone-min, else 1 if the constraint
+// says require-all=false, else 0 (all of them, the plain ordering).
+func (s *sched) cloneMinBefore(e *etree.Element, first *Resource) int {
+	if !first.isClone() {
+		return 0
+	}
+	if v, ok := first.Meta["clone-min"]; ok {
+		n := parseScore(v, 0)
+		if n < 0 {
+			n = 0
+		}
+		return n
+	}
+	if v := e.SelectAttr("require-all"); v != nil && !isTrue(v.Value) {
+		return 1
+	}
+	return 0
+}
+
+// orderCloneMin orders "then" after a clone-one-or-more:<id> pseudo action
+// that becomes runnable once min instances of the clone can act.
+func (s *sched) orderCloneMin(id string, first *Resource, fa string, then *Resource, ta string, flags uint32, min int) {
+	pa := s.singletonPseudo("clone-one-or-more:" + id)
+	pa.set(afRequiresAny | afOptional)
+	pa.requiredRunnableBefore = min
+	for _, c := range first.Children {
+		s.newOrdering(c, opKey(c.ID, fa, 0), nil, nil, "", pa, arMinRunnable|arFirstImpliesThenGr)
+	}
+	s.newOrdering(nil, "", pa, then, opKey(then.ID, ta, 0), nil, flags|arUnrunnableFirstBlocks)
+}
+
 func (s *sched) orderRscs(first *Resource, fa string, then *Resource, ta string, flags uint32) {
 	if first == nil || then == nil {
 		return
@@ -1136,7 +1176,11 @@ func (s *sched) unpackOrder(e *etree.Element) {
 				if f == t {
 					continue
 				}
-				s.orderRscs(f, fa, t, ta, orderFlags(kind, sym, fa, false))
+				if min := s.cloneMinBefore(e, f); min > 0 {
+					s.orderCloneMin(e.SelectAttrValue("id", ""), f, fa, t, ta, orderFlags(kind, sym, fa, false), min)
+				} else {
+					s.orderRscs(f, fa, t, ta, orderFlags(kind, sym, fa, false))
+				}
 				if sym {
 					if ifa, ita := invertAction(fa), invertAction(ta); ifa != "" && ita != "" {
 						s.orderRscs(t, ita, f, ifa, orderFlags(kind, sym, ita, true))
@@ -1200,10 +1244,10 @@ func (s *sched) unpackOrder(e *etree.Element) {
 			// one-or-more pseudo action
 			key := "one-or-more:" + e.SelectAttrValue("id", "")
 			pa := s.singletonPseudo(key)
-			pa.set(afRequiresAny)
+			pa.set(afRequiresAny | afOptional)
 			pa.requiredRunnableBefore = 1
 			for _, r := range s1.rscs {
-				s.newOrdering(r, opKey(r.ID, s1.action, 0), nil, nil, "", pa, arOrdered|arMinRunnable)
+				s.newOrdering(r, opKey(r.ID, s1.action, 0), nil, nil, "", pa, arMinRunnable|arFirstImpliesThenGr)
 			}
 			for _, r := range s2.rscs {
 				s.newOrdering(nil, "", pa, r, opKey(r.ID, s2.action, 0), nil, orderFlags(kind, sym, s1.action, false))

@@ -15,9 +15,6 @@ import (
 	"github.com/systole/systole/pengine"
 )
 
-// errNoLive is returned for -L until the controller exists.
-var errNoLive = errors.New("live check is not available until crmd exists; use -x FILE")
-
 type options struct {
 	errOut     io.Writer // validation messages (the command's stderr)
 	xmlFile    string
@@ -79,15 +76,19 @@ func NewRootCommand() *cobra.Command {
 }
 
 func (o *options) runE(out io.Writer) error {
-	if o.live {
-		return errNoLive
+	if o.live && o.xmlFile != "" {
+		return errors.New("use either -L or -x FILE")
 	}
-	if o.xmlFile == "" {
-		return errors.New("no input: use -x FILE")
+	if !o.live && o.xmlFile == "" {
+		return errors.New("no input: use -x FILE or -L")
 	}
 	var data []byte
 	var err error
-	if o.xmlFile == "-" {
+	if o.live {
+		if data, err = readLive(); err != nil {
+			return err
+		}
+	} else if o.xmlFile == "-" {
 		data, err = io.ReadAll(os.Stdin)
 	} else {
 		data, err = readFile(o.xmlFile)

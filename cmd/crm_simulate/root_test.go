@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,8 +55,8 @@ func TestInjection(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	if _, err := run(t, "-L"); !errors.Is(err, errNoLive) {
-		t.Errorf("-L: got %v", err)
+	if _, err := run(t, "-L", "-x", "../../pengine/testdata/start-basic/cib.xml"); err == nil || !strings.Contains(err.Error(), "either -L or -x") {
+		t.Errorf("-L -x: got %v", err)
 	}
 	bad := filepath.Join(t.TempDir(), "bad.xml")
 	if err := os.WriteFile(bad, []byte("<cib><nope></cib>"), 0o644); err != nil {

@@ -17,12 +17,17 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/systole/systole/cib"
 	"github.com/systole/systole/crm"
 	"github.com/systole/systole/crm/server"
 	memclient "github.com/systole/systole/membership/client"
 	msgclient "github.com/systole/systole/messaging/client"
+	lrmv1 "github.com/systole/systole/proto/lrm/v1"
+	penginev1 "github.com/systole/systole/proto/pengine/v1"
+	tenginev1 "github.com/systole/systole/proto/tengine/v1"
 )
 
 type options struct {
@@ -34,6 +39,9 @@ type options struct {
 	memSocket      string
 	logLevel       string
 	noQuorumPolicy string
+	lrmdSocket     string
+	pengineSocket  string
+	tengineSocket  string
 }
 
 func (o *options) AddFlags(fs *pflag.FlagSet) {
@@ -44,7 +52,10 @@ func (o *options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.msgSocket, "messaging-socket", "", "messagingd's API socket (default <run-dir>/messaging.sock)")
 	fs.StringVar(&o.memSocket, "membership-socket", "", "membershipd's API socket (default <run-dir>/membership.sock)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
-	fs.StringVar(&o.noQuorumPolicy, "no-quorum-policy", string(crm.NoQuorumStop), "stop, freeze or ignore: whether a partition without quorum elects a DC (ignore only)")
+	fs.StringVar(&o.noQuorumPolicy, "no-quorum-policy", "", "stop, freeze or ignore: whether a partition without quorum elects a DC (ignore only); overrides crm_config's no-quorum-policy (default: crm_config's, else stop)")
+	fs.StringVar(&o.lrmdSocket, "lrmd-socket", "", "lrmd's API socket (default <run-dir>/lrmd.sock)")
+	fs.StringVar(&o.pengineSocket, "pengine-socket", "", "pengine's API socket, used on the DC (default <run-dir>/pengine.sock)")
+	fs.StringVar(&o.tengineSocket, "tengine-socket", "", "tengine's API socket, used on the DC (default <run-dir>/tengine.sock)")
 }
 
 func (o *options) path(flag, name string) string {
@@ -84,7 +95,9 @@ func run(cmd *cobra.Command, o *options) error {
 		name = h
 	}
 	core := crm.DefaultConfig(name)
-	core.NoQuorumPolicy = crm.NoQuorumPolicy(o.noQuorumPolicy)
+	if o.noQuorumPolicy != "" {
+		core.NoQuorumPolicy = crm.NoQuorumPolicy(o.noQuorumPolicy)
+	}
 	core.Logger = log
 	if err := core.Validate(); err != nil {
 		return err
@@ -109,7 +122,45 @@ func run(cmd *cobra.Command, o *options) error {
 	}
 	defer mem.Close()
 
-	s, err := server.New(core, store, server.Messaging{C: mc}, server.Config{Logger: log})
+	var conns []*grpc.ClientConn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	dial := func(flag, name string) (*grpc.ClientConn, error) {
+		abs, err := filepath.Abs(o.path(flag, name))
+		if err != nil {
+			return nil, err
+		}
+		c, err := grpc.NewClient("unix://"+abs, grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(64<<20)))
+		if err != nil {
+			return nil, fmt.Errorf("dial %s: %w", name, err)
+		}
+		conns = append(conns, c)
+		return c, nil
+	}
+	lc, err := dial(o.lrmdSocket, "lrmd.sock")
+	if err != nil {
+		return err
+	}
+	pc, err := dial(o.pengineSocket, "pengine.sock")
+	if err != nil {
+		return err
+	}
+	tc, err := dial(o.tengineSocket, "tengine.sock")
+	if err != nil {
+		return err
+	}
+	cfg := server.Config{
+		Logger:         log,
+		NoQuorumPolicy: crm.NoQuorumPolicy(o.noQuorumPolicy),
+		LRM:            lrmv1.NewLRMServiceClient(lc),
+		PEngine:        penginev1.NewPEngineServiceClient(pc),
+		TEngine:        tenginev1.NewTransitionServiceClient(tc),
+	}
+	s, err := server.New(core, store, server.Messaging{C: mc}, cfg)
 	if err != nil {
 		return err
 	}
@@ -131,8 +182,9 @@ func run(cmd *cobra.Command, o *options) error {
 	// subscribe before following views, so that no vote of this view is
 	// missed (the core repeats them anyway)
 	subscribed := make(chan struct{})
-	wg.Add(3)
+	wg.Add(4)
 	go func() { defer wg.Done(); server.FollowMessaging(ctx, s, mc, subscribed) }()
+	go func() { defer wg.Done(); server.FollowLRM(ctx, s) }()
 	go func() {
 		defer wg.Done()
 		select {

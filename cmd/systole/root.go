@@ -13,5 +13,6 @@ func NewRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newAgentCommand())
+	root.AddCommand(newLabCommand())
 	return root
 }

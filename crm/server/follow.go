@@ -24,15 +24,15 @@ func (m Messaging) Send(ctx context.Context, to string, data []byte) error {
 	return m.C.Send(ctx, to, Channel, data)
 }
 
-// FollowMessaging subscribes to channel "crmd" on the local messagingd and
-// delivers every message to s until ctx ends or Run stops, resubscribing
+// FollowMessaging subscribes to channels "crmd" and "crmd-exec" on the
+// local messagingd and delivers every message to s until ctx ends or Run stops, resubscribing
 // when messagingd goes away (the core retries what was lost meanwhile).
 // ready, when not nil, is closed after the first subscription is in place.
 func FollowMessaging(ctx context.Context, s *Server, c *msgclient.Client, ready chan<- struct{}) {
 	ctx, cancel := stopWith(ctx, s)
 	defer cancel()
 	for ctx.Err() == nil {
-		sub, err := c.Subscribe(ctx, Channel)
+		sub, err := c.Subscribe(ctx, Channel, ExecChannel)
 		if err != nil {
 			s.log.Debug("messaging subscribe failed; retrying", "err", err)
 			sleep(ctx, retryDelay)
@@ -49,6 +49,12 @@ func FollowMessaging(ctx context.Context, s *Server, c *msgclient.Client, ready 
 					s.log.Warn("messaging subscription ended; resubscribing", "err", err)
 				}
 				break
+			}
+			if m.GetChannel() == ExecChannel {
+				if err := s.DeliverExec(ctx, m.GetFrom(), m.GetPayload()); err != nil {
+					return
+				}
+				continue
 			}
 			if err := s.Deliver(ctx, m.GetFrom(), m.GetPayload()); err != nil {
 				return

@@ -14,14 +14,20 @@ import (
 	"github.com/systole/systole/cib"
 	cibserver "github.com/systole/systole/cib/server"
 	cibv1 "github.com/systole/systole/proto/cib/v1"
+	crmv1 "github.com/systole/systole/proto/crm/v1"
 )
 
 // Serve serves the CIBService (the API cibadmin and the other tools use
-// when CIB_file is unset) on lis until ctx ends or Run stops, then stops
-// gracefully and returns nil.
+// when CIB_file is unset) and the CRMService on lis until ctx ends or Run
+// stops, then stops gracefully and returns nil. Only peers that
+// Config.Access allows (root, crmd's own user, group haclient; read with
+// SO_PEERCRED, so lis must be a unix socket) get an answer; others get
+// PERMISSION_DENIED.
 func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
-	gs := grpc.NewServer(grpc.MaxRecvMsgSize(cibserver.MaxMessageSize), grpc.MaxSendMsgSize(cibserver.MaxMessageSize))
+	opts := append([]grpc.ServerOption{grpc.MaxRecvMsgSize(cibserver.MaxMessageSize), grpc.MaxSendMsgSize(cibserver.MaxMessageSize)}, s.cfg.Access.serverOptions()...)
+	gs := grpc.NewServer(opts...)
 	cibv1.RegisterCIBServiceServer(gs, &service{s: s})
+	crmv1.RegisterCRMServiceServer(gs, &crmService{s: s})
 	stopped := make(chan struct{})
 	go func() {
 		select {

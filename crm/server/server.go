@@ -11,6 +11,7 @@ import (
 	"github.com/systole/systole/cib"
 	"github.com/systole/systole/crm"
 	cibv1 "github.com/systole/systole/proto/cib/v1"
+	crmv1 "github.com/systole/systole/proto/crm/v1"
 )
 
 // Channel is the messaging channel crm messages travel on.
@@ -35,8 +36,16 @@ type Status struct {
 	// Version is the version of the node's CIB.
 	Version cib.Version
 	// Lost lists the configuration changes partition merges discarded
-	// (the newest 100).
-	Lost []crm.LostChange
+	// (the newest 100), and LostAt when each was reported.
+	Lost   []crm.LostChange
+	LostAt []time.Time
+	// Active reports that this node is the DC and its join is complete.
+	Active bool
+	// Transition is the DC pipeline's state, TransitionID the id of the
+	// last graph computed and Summary its Transition Summary (DC only).
+	Transition   crmv1.TransitionState
+	TransitionID int64
+	Summary      []string
 }
 
 const maxLost = 100
@@ -69,8 +78,27 @@ type Server struct {
 	wmu      sync.Mutex
 	watchers map[*watcher]struct{}
 
-	smu    sync.Mutex
-	status Status
+	smu      sync.Mutex
+	status   Status
+	tstate   crmv1.TransitionState
+	tid      int64
+	tsummary []string
+
+	// life ends when Run returns: actions run on it, not on a caller's
+	// context, so that a caller's deadline never leaves one half-done.
+	life       context.Context
+	lifeCancel context.CancelFunc
+
+	basePolicy crm.NoQuorumPolicy
+	lrm        *lrmMirror
+	expect     *expectations // loop-only
+	trig       chan string
+
+	xmu      sync.Mutex
+	xnext    uint64
+	xpending map[uint64]*pendingExec
+	xdone    map[string]*execEntry
+	xorder   []string
 
 	omu     sync.Mutex
 	outbox  []crm.Message
@@ -93,6 +121,16 @@ func New(core crm.Config, store cib.Store, tr Transport, cfg Config) (*Server, e
 	}
 	if cfg.OutboxLimit == 0 {
 		cfg.OutboxLimit = def.OutboxLimit
+	}
+	if cfg.DebounceCompute == 0 {
+		cfg.DebounceCompute = def.DebounceCompute
+	}
+	if cfg.ExecRetry == 0 {
+		cfg.ExecRetry = def.ExecRetry
+	}
+	if cfg.Access == nil {
+		a := DefaultAccessPolicy()
+		cfg.Access = &a
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -124,7 +162,14 @@ func New(core crm.Config, store cib.Store, tr Transport, cfg Config) (*Server, e
 		waiting:  map[uint64]chan crm.Reply{},
 		watchers: map[*watcher]struct{}{},
 		outWake:  make(chan struct{}, 1),
+		lrm:      newLRMMirror(),
+		expect:   newExpectations(),
+		trig:     make(chan string, 1),
+		xpending: map[uint64]*pendingExec{},
+		xdone:    map[string]*execEntry{},
 	}
+	s.life, s.lifeCancel = context.WithCancel(context.Background())
+	s.basePolicy = n.NoQuorumPolicy()
 	s.status = Status{Node: core.Name, Version: c.Version()}
 	return s, nil
 }
@@ -167,7 +212,9 @@ func (s *Server) Status() Status {
 	defer s.smu.Unlock()
 	st := s.status
 	st.Lost = append([]crm.LostChange(nil), st.Lost...)
+	st.LostAt = append([]time.Time(nil), st.LostAt...)
 	st.View.Members = append([]string(nil), st.View.Members...)
+	st.Transition, st.TransitionID, st.Summary = s.tstate, s.tid, append([]string(nil), s.tsummary...)
 	return st
 }
 
@@ -262,10 +309,12 @@ func (s *Server) Done() <-chan struct{} { return s.done }
 // Call it once.
 func (s *Server) Run(ctx context.Context) error {
 	defer s.once.Do(func() { close(s.done) })
+	defer s.lifeCancel()
 	sendCtx, stopSend := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() { defer wg.Done(); s.sender(sendCtx) }()
+	go func() { defer wg.Done(); s.runDC(sendCtx) }()
 	defer func() { stopSend(); wg.Wait() }()
 
 	t := time.NewTicker(s.cfg.Tick)
@@ -280,10 +329,13 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 		case v := <-s.views:
 			s.log.Info("view", "number", v.Number, "members", v.Members, "quorum", v.Quorum)
+			s.applyNoQuorumPolicy()
 			s.node.SetView(s.cfg.Now(), v)
 			s.smu.Lock()
 			s.status.View = v
 			s.smu.Unlock()
+			s.failLeft(v.Members)
+			s.trigger("view change")
 		case f := <-s.calls:
 			f()
 		case <-t.C:
@@ -311,6 +363,7 @@ func (s *Server) drain() error {
 			return fmt.Errorf("%w: %v", ErrPersist, err)
 		}
 		s.publish(rd.Persist)
+		s.classify(rd.Persist)
 	}
 	if len(rd.Messages) > 0 {
 		s.enqueue(rd.Messages)
@@ -327,11 +380,21 @@ func (s *Server) drain() error {
 		s.status.DC = rd.DC.DC
 		s.status.IsDC = rd.DC.Self
 	}
+	active := s.node.Active()
+	becameActive := active && !s.status.Active
+	s.status.Active = active
 	s.status.Lost = append(s.status.Lost, rd.Lost...)
+	for range rd.Lost {
+		s.status.LostAt = append(s.status.LostAt, s.cfg.Now())
+	}
 	if n := len(s.status.Lost); n > maxLost {
 		s.status.Lost = append([]crm.LostChange(nil), s.status.Lost[n-maxLost:]...)
+		s.status.LostAt = append([]time.Time(nil), s.status.LostAt[n-maxLost:]...)
 	}
 	s.smu.Unlock()
+	if becameActive || rd.DC != nil {
+		s.trigger("DC change")
+	}
 	if rd.DC != nil {
 		s.log.Info("DC", "view", rd.DC.View, "dc", rd.DC.DC, "self", rd.DC.Self)
 	}
@@ -429,4 +492,26 @@ func (s *Server) sender(ctx context.Context) {
 		case <-s.outWake:
 		}
 	}
+}
+
+// applyNoQuorumPolicy sets the core's no-quorum-policy before a view is
+// installed: Config.NoQuorumPolicy when given, else crm_config's cluster
+// property, else the core's configured policy (crm.Config.NoQuorumPolicy,
+// stop by default).
+func (s *Server) applyNoQuorumPolicy() {
+	p := s.cfg.NoQuorumPolicy
+	if p == "" {
+		p = crm.NoQuorumPolicy(noQuorumPolicy(s.node.CIB()))
+		if p == "" {
+			p = s.basePolicy
+		}
+	}
+	if p == s.node.NoQuorumPolicy() {
+		return
+	}
+	if err := s.node.SetNoQuorumPolicy(p); err != nil {
+		s.log.Warn("invalid no-quorum-policy in crm_config; keeping the current one", "value", p, "current", s.node.NoQuorumPolicy())
+		return
+	}
+	s.log.Info("no-quorum-policy", "value", p)
 }

@@ -22,6 +22,7 @@ import (
 type fakeNet struct {
 	mu      sync.Mutex
 	servers map[string]*Server
+	cut     map[string]bool // nodes whose messages are lost (both ways)
 }
 
 type fakeTransport struct {
@@ -33,7 +34,7 @@ func (t fakeTransport) Send(ctx context.Context, to string, data []byte) error {
 	t.n.mu.Lock()
 	var dst []*Server
 	for name, s := range t.n.servers {
-		if to == "" || to == name {
+		if (to == "" || to == name) && !t.n.cut[name] && !t.n.cut[t.from] {
 			dst = append(dst, s)
 		}
 	}

@@ -39,7 +39,7 @@ func OpenMedia(h *messaging.HaCf) ([]transport.Transport, error) {
 				peers = append(peers, u.Peer)
 			}
 		}
-		t, err := transport.NewUcast(i, h.UDPPort, peers)
+		t, err := transport.NewUcastBind(i, h.Bind, h.UDPPort, peers)
 		if err != nil {
 			return fail(err)
 		}

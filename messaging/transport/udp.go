@@ -113,12 +113,23 @@ func NewBcast(iface string, port int) (*UDP, error) {
 // NewUcast opens unicast on iface ("" for any interface) to the given
 // peers (IPv4 and IPv6 may be mixed), receiving on port.
 func NewUcast(iface string, port int, peers []netip.Addr) (*UDP, error) {
+	return NewUcastBind(iface, netip.Addr{}, port, peers)
+}
+
+// NewUcastBind is NewUcast with the socket bound to the local address bind
+// (any address when bind is the zero Addr), so that several nodes can
+// share a host and a port on different addresses (127.0.0.x).
+func NewUcastBind(iface string, bind netip.Addr, port int, peers []netip.Addr) (*UDP, error) {
 	u := &UDP{name: "ucast " + iface}
 	for _, p := range peers {
 		u.dests = append(u.dests, netip.AddrPortFrom(p, uint16(port)))
 	}
+	laddr := fmt.Sprintf(":%d", port)
+	if bind.IsValid() {
+		laddr = netip.AddrPortFrom(bind, uint16(port)).String()
+	}
 	var err error
-	if u.conn, err = listen("udp", fmt.Sprintf(":%d", port), iface, false); err != nil {
+	if u.conn, err = listen("udp", laddr, iface, false); err != nil {
 		return nil, fmt.Errorf("transport: ucast %s: %w", iface, err)
 	}
 	return u, nil

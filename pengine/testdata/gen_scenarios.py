@@ -241,6 +241,40 @@ S["role-stopped-monitor"] = cib(N2, [prim("web", ops=[("monitor", "10s", {}), ("
 S["clone-basic"] = cib(N3, ['<clone id="web-clone">' + prim("web") + "</clone>"])
 
 
+# Tier 2: clones (interleave, clone-min, cloned groups, early assignment),
+# promotable clones with on-fail=demote.
+def clone(cid, child, meta=None):
+    x = '<clone id="%s">' % cid
+    if meta:
+        x += '<meta_attributes id="%s-meta">%s</meta_attributes>' % (cid, nv(cid + "-meta", meta))
+    return x + child + "</clone>"
+
+
+S["clone-interleave-unpaired-stops"] = cib(N2, [clone("a-clone", prim("a"), {"interleave": "true"}), clone("b-clone", prim("b"), {"interleave": "true"})],
+                                           '<rsc_order id="o1" first="a-clone" then="b-clone"/><rsc_location id="l1" rsc="a-clone" node="node1" score="-INFINITY"/>',
+                                           {"node1": running("a", 10) + running("b", 20), "node2": running("a", 10) + running("b", 20)})
+S["clone-min-blocks-then"] = cib(N3, [clone("a-clone", prim("a"), {"clone-min": "2"}), prim("b")],
+                                 '<rsc_order id="o1" first="a-clone" then="b"/><rsc_location id="l1" rsc="a-clone" node="node2" score="-INFINITY"/><rsc_location id="l2" rsc="a-clone" node="node3" score="-INFINITY"/>',
+                                 {"node1": running("a", 10) + stopped("b", 2), "node2": stopped("a") + stopped("b", 2), "node3": stopped("a") + stopped("b", 2)})
+S["clone-min-satisfied"] = cib(N3, [clone("a-clone", prim("a"), {"clone-min": "2"}), prim("b")],
+                               '<rsc_order id="o1" first="a-clone" then="b"/><rsc_location id="l1" rsc="a-clone" node="node3" score="-INFINITY"/>',
+                               {"node1": running("a", 10) + stopped("b", 2), "node2": stopped("a") + stopped("b", 2), "node3": stopped("a") + stopped("b", 2)})
+S["cloned-group-node-max"] = cib(N2, [clone("g-clone", group("g", [prim("g1"), prim("g2")]), {"clone-max": "2", "clone-node-max": "1"})], "",
+                                 {"node1": running("g1", 10) + running("g2", 20), "node2": running("g1", 10) + running("g2", 20)},
+                                 node_attrs={"node2": {"standby": "on"}})
+S["clone-max-one-moves"] = cib(N2, [clone("c", prim("w"), {"clone-max": "1", "resource-stickiness": "0"})],
+                               '<rsc_location id="l1" rsc="c" node="node2" score="INFINITY"/>',
+                               {"node1": running("w"), "node2": ""})
+S["clone-unique-rebalance"] = cib(N2, [clone("c", prim("p"), {"globally-unique": "true", "clone-max": "2", "clone-node-max": "2", "resource-stickiness": "0"})], "",
+                                  {"node1": lrm("p:0", [op("p:0", "start", call=10, digest=EMPTY)]) + lrm("p:1", [op("p:1", "start", call=11, digest=EMPTY)]),
+                                   "node2": lrm("p:0", [op("p:0", "monitor", 0, rc=7, call=1, digest=EMPTY)]) + lrm("p:1", [op("p:1", "monitor", 0, rc=7, call=2, digest=EMPTY)])})
+S["promotable-on-fail-demote"] = cib(N2, [clone("s-clone", prim("s", typ="Stateful", ops=[("monitor", "10s", {"role": "Promoted", "on-fail": "demote"}), ("monitor", "11s", {"role": "Unpromoted"})]), {"promotable": "true"})],
+                                     '<rsc_location id="l1" rsc="s-clone"><rule id="r1" role="Promoted" score="-INFINITY"><expression id="e1" attribute="fail-count-s#monitor_10000" operation="gt" value="0"/></rule></rsc_location>',
+                                     {"node1": (lrm("s", [op("s", "start", call=10, digest=EMPTY), op("s", "promote", call=12, digest=EMPTY), op("s", "monitor", 10000, rc=1, expected=8, call=13)], typ="Stateful"),
+                                                {"master-s": "10", "fail-count-s#monitor_10000": "1", "last-failure-s#monitor_10000": str(NOW - 50)}),
+                                      "node2": (lrm("s", [op("s", "start", call=10, digest=EMPTY), op("s", "monitor", 11000, call=11)], typ="Stateful"), {"master-s": "5"})})
+
+
 def main():
     for name, xml in sorted(S.items()):
         d = os.path.join(HERE, name)
