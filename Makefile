@@ -133,3 +133,22 @@ bench-pengine-clones: ## policy engine speed with clones: ours vs Pacemaker's cr
 
 e2e-lab: ## the lab and systoled end to end (loopback without root; namespace tests as root)
 	$(GO) test -count=1 -v ./internal/lab/ ./supervisor/... ./cmd/systoled/
+
+TENGINE_BENCH_DIR ?= /tmp/systole-bench-tengine
+bench-tengine: ## transition engine on a 1000-action graph and a 16x1000 failover graph; pengine Compute through the daemon on 16x100
+	@mkdir -p $(TENGINE_BENCH_DIR)
+	$(GO) build -o $(TENGINE_BENCH_DIR)/crm_simulate ./cmd/crm_simulate
+	@[ -f $(TENGINE_BENCH_DIR)/big-16x100.xml ] || python3 ../shared/bin/gen_big_cib.py -n 16 -r 100 -o $(TENGINE_BENCH_DIR)/big-16x100.xml -q
+	@[ -f $(TENGINE_BENCH_DIR)/big-16x1000.xml ] || python3 ../shared/bin/gen_big_cib.py -n 16 -r 1000 -o $(TENGINE_BENCH_DIR)/big-16x1000.xml -q
+	@$(TENGINE_BENCH_DIR)/crm_simulate -x $(TENGINE_BENCH_DIR)/big-16x1000.xml -G $(TENGINE_BENCH_DIR)/graph-16x1000.xml >/dev/null
+	TENGINE_BENCH_GRAPH=$(TENGINE_BENCH_DIR)/graph-16x1000.xml $(GO) test -run '^$$' -bench . -benchtime 50x ./tengine/
+	PENGINE_BENCH_CIB=$(TENGINE_BENCH_DIR)/big-16x100.xml $(GO) test -run '^$$' -bench . -benchtime 50x ./pengine/server/
+
+TENGINE_SEEDS ?= 1000
+soak-tengine: ## DC pipeline simulator soak: TENGINE_SEEDS random fault schedules (crm + pengine + tengine + simulated lrms)
+	TENGINE_SEEDS=$(TENGINE_SEEDS) $(GO) test -count=1 -timeout 120m -run '^TestConvergence$$' -v ./tengine/ 2>&1 | grep -E '^(--- |ok|FAIL|PASS)|seeds|seed '
+
+bench-lab: ## 3 loopback nodes: systoled start -> daemons up, DC, demo resources running (ms); idle RSS of a node's stack
+	@out=$$(SYSTOLE_BENCH=1 $(GO) test -count=1 -timeout 10m -run '^TestBenchStart$$' -v ./internal/lab/ 2>&1); rc=$$?; \
+	  if [ $$rc -ne 0 ]; then echo "$$out" | tail -60; exit $$rc; fi; \
+	  echo "$$out" | grep -E '^(start_ms|idle_rss) '

@@ -91,8 +91,11 @@ type Message struct {
 	History []HistEntry `json:"h,omitempty"`
 	// Patch is a format-2 diff (patch).
 	Patch []byte `json:"p,omitempty"`
-	// Origin and ID identify a client write (write, write result).
+	// Origin, Inc and ID identify a client write (write, write result):
+	// the origin node, its crmd's incarnation (IDs restart with it) and
+	// the origin's id for the write.
 	Origin string `json:"o,omitempty"`
+	Inc    uint64 `json:"in,omitempty"`
 	ID     uint64 `json:"id,omitempty"`
 	// Req is the forwarded write.
 	Req *cib.Request `json:"req,omitempty"`

@@ -102,12 +102,14 @@ type outWrite struct {
 // dcWrite is a write the DC applied, waiting for every member's ack.
 type dcWrite struct {
 	origin  string
+	inc     uint64 // the origin crmd's incarnation: seq restarts with it
 	seq     uint64
 	version cib.Version
 }
 
 type forwarded struct {
 	origin string
+	inc    uint64
 	seq    uint64
 	req    cib.Request
 }
@@ -115,7 +117,13 @@ type forwarded struct {
 type joinState struct {
 	reqs     map[string]Message
 	offerAt  time.Time
-	finished bool
+	finished bool // every member's request is in; the CIB is chosen
+	// After finished: base is the chosen CIB's version, and bumped the
+	// version after the epoch bump and the status writes (zero until
+	// every member persisted base). The DC becomes active (applies and
+	// answers writes) once every member persisted bumped (see advance).
+	base   cib.Version
+	bumped cib.Version
 }
 
 // Node is the crm core of one node: DC election, join, CIB replication and
@@ -264,11 +272,11 @@ func (n *Node) dispatch(now time.Time, seq uint64, w *outWrite) {
 	}
 	w.sentTo = n.dc
 	if n.dc == n.name {
-		n.dcWrite(now, n.name, seq, w.req)
+		n.dcWrite(now, n.name, n.inc, seq, w.req)
 		return
 	}
 	req := w.req
-	n.send(Message{Type: MsgWrite, To: n.dc, View: n.view.Number, Origin: n.name, ID: seq, Req: &req})
+	n.send(Message{Type: MsgWrite, To: n.dc, View: n.view.Number, Origin: n.name, Inc: n.inc, ID: seq, Req: &req})
 }
 
 // finish answers an outstanding write on its origin.
@@ -454,22 +462,24 @@ func sortedSeqs(m map[uint64]*outWrite) []uint64 {
 // dropDCState forgets the DC's pending and queued writes, answering them.
 func (n *Node) dropDCState(err error) {
 	for _, p := range n.pending {
-		n.answer(p.origin, p.seq, cib.Version{}, err)
+		n.answer(p.origin, p.inc, p.seq, cib.Version{}, err)
 	}
 	for _, q := range n.queued {
-		n.answer(q.origin, q.seq, cib.Version{}, err)
+		n.answer(q.origin, q.inc, q.seq, cib.Version{}, err)
 	}
 	n.pending, n.queued = nil, nil
 	n.acked, n.lastAckAt = nil, nil
 }
 
 // answer replies to a write's origin (locally or by message).
-func (n *Node) answer(origin string, seq uint64, v cib.Version, err error) {
+func (n *Node) answer(origin string, inc, seq uint64, v cib.Version, err error) {
 	if origin == n.name {
-		n.finish(seq, v, err)
+		if inc == n.inc {
+			n.finish(seq, v, err)
+		}
 		return
 	}
-	m := Message{Type: MsgWriteResult, To: origin, View: n.view.Number, Origin: origin, ID: seq, Version: v}
+	m := Message{Type: MsgWriteResult, To: origin, View: n.view.Number, Origin: origin, Inc: inc, ID: seq, Version: v}
 	if err != nil {
 		m.Err, m.ErrCode = err.Error(), errCode(err)
 	}
@@ -580,10 +590,10 @@ func (n *Node) Step(now time.Time, m Message) error {
 		if m.Req == nil {
 			return fmt.Errorf("%w: write without request", ErrMalformed)
 		}
-		n.dcWrite(now, m.From, m.ID, *m.Req)
+		n.dcWrite(now, m.From, m.Inc, m.ID, *m.Req)
 		return nil
 	case MsgWriteResult:
-		if w, ok := n.outstanding[m.ID]; ok && w.sentTo == m.From {
+		if w, ok := n.outstanding[m.ID]; ok && w.sentTo == m.From && m.Inc == n.inc {
 			var err error
 			if m.Err != "" || m.ErrCode != "" {
 				err = codeErr(m.ErrCode, m.Err)
@@ -744,6 +754,7 @@ func (n *Node) stepDC(now time.Time, m Message) error {
 		if m.Version.Compare(n.acked[m.From]) > 0 && m.Version.Compare(n.cib.Version()) <= 0 {
 			n.acked[m.From] = m.Version
 			n.lastAckAt[m.From] = now
+			n.advanceJoin(now)
 			n.checkPending()
 		}
 	case MsgNeedFull:
@@ -819,7 +830,7 @@ func (n *Node) tryFinishJoin(now time.Time) {
 	if win.node != n.name {
 		if selfLost {
 			for _, p := range n.pending {
-				n.answer(p.origin, p.seq, cib.Version{}, ErrLostInMerge)
+				n.answer(p.origin, p.inc, p.seq, cib.Version{}, ErrLostInMerge)
 			}
 			n.pending = nil
 		}
@@ -841,9 +852,35 @@ func (n *Node) tryFinishJoin(now time.Time) {
 		}
 	}
 	n.acked[n.name] = n.cib.Version()
-	n.bumpForJoin(now)
+	n.join.base = n.cib.Version()
+	n.advanceJoin(now)
+}
+
+// advanceJoin moves a finished join on: once every member has persisted
+// the chosen CIB (base), the DC bumps the epoch by Window+1 and writes the
+// status section; once every member has persisted that (bumped), it bumps
+// the epoch once more and becomes active. So every write this DC
+// acknowledges is at least Window+2 epochs above a CIB every member
+// persisted before the bump, and a DC that goes stale mid-join holds
+// nothing above base but the bump and the status (see doc.go).
+func (n *Node) advanceJoin(now time.Time) {
+	j := n.join
+	if j == nil || !j.finished || n.active {
+		return
+	}
+	if j.bumped == (cib.Version{}) {
+		if n.low().Compare(j.base) < 0 {
+			return
+		}
+		n.bumpForJoin(now, n.cfg.Window+1)
+		n.writeStatus(now)
+		j.bumped = n.cib.Version()
+	}
+	if n.low().Compare(j.bumped) < 0 {
+		return
+	}
+	n.bumpForJoin(now, 1)
 	n.active = true
-	n.writeStatus(now)
 	n.checkPending()
 }
 
@@ -890,13 +927,10 @@ func (n *Node) ancestry(win candidate, cands []candidate) (map[uint64]bool, []Hi
 	return anc, mergeHist(nil, ext, n.cfg.HistoryLen)
 }
 
-// bumpForJoin raises the epoch by Window+1: a stale DC of an earlier view
-// ran at most Window epochs ahead of what all its members (one of which is
-// in this quorate view) persisted, so its unacknowledged writes can never
-// out-version this CIB at a later merge.
-func (n *Node) bumpForJoin(now time.Time) {
+// bumpForJoin raises the epoch by k (see advanceJoin and doc.go).
+func (n *Node) bumpForJoin(now time.Time, k int) {
 	before := n.cib.Clone()
-	for i := 0; i <= n.cfg.Window; i++ {
+	for i := 0; i < k; i++ {
 		if _, err := n.cib.Apply(cib.Request{Op: cib.OpBump}); err != nil {
 			panic(fmt.Sprintf("crm: node %s: epoch bump: %v", n.name, err))
 		}
@@ -970,27 +1004,27 @@ func (n *Node) housekeeping(now time.Time, origin string, req cib.Request) cib.R
 }
 
 // dcWrite applies a client write on the DC (or queues it during the join).
-func (n *Node) dcWrite(now time.Time, origin string, seq uint64, req cib.Request) {
+func (n *Node) dcWrite(now time.Time, origin string, inc, seq uint64, req cib.Request) {
 	if !n.IsDC() || !n.view.has(origin) {
-		n.answer(origin, seq, cib.Version{}, ErrNotDC)
+		n.answer(origin, inc, seq, cib.Version{}, ErrNotDC)
 		return
 	}
-	n.queued = append(n.queued, forwarded{origin, seq, req})
+	n.queued = append(n.queued, forwarded{origin, inc, seq, req})
 	n.checkPending()
 }
 
 // dcWriteNow applies a write on the active DC; it is answered once every
 // member has persisted it.
-func (n *Node) dcWriteNow(origin string, seq uint64, req cib.Request) {
+func (n *Node) dcWriteNow(origin string, inc, seq uint64, req cib.Request) {
 	res, err := n.cib.Apply(n.housekeeping(n.now, origin, req))
 	if err != nil {
-		n.answer(origin, seq, cib.Version{}, err)
+		n.answer(origin, inc, seq, cib.Version{}, err)
 		return
 	}
 	if res.Patch != nil {
 		n.commit(n.now, res.Patch)
 	}
-	n.pending = append(n.pending, dcWrite{origin: origin, seq: seq, version: n.cib.Version()})
+	n.pending = append(n.pending, dcWrite{origin: origin, inc: inc, seq: seq, version: n.cib.Version()})
 }
 
 // commit persists and broadcasts a patch the DC applied.
@@ -1040,16 +1074,16 @@ func (n *Node) checkPending() {
 	for len(n.queued) > 0 && n.active && !n.windowFull() {
 		f := n.queued[0]
 		n.queued = n.queued[1:]
-		n.dcWriteNow(f.origin, f.seq, f.req)
+		n.dcWriteNow(f.origin, f.inc, f.seq, f.req)
 	}
-	if len(n.pending) == 0 {
+	if len(n.pending) == 0 || !n.active {
 		return
 	}
 	low := n.low()
 	k := 0
 	for _, p := range n.pending {
 		if p.version.Compare(low) <= 0 {
-			n.answer(p.origin, p.seq, p.version, nil)
+			n.answer(p.origin, p.inc, p.seq, p.version, nil)
 			continue
 		}
 		n.pending[k] = p

@@ -59,6 +59,7 @@ type simCluster struct {
 	aheadCrashP  float64
 	aheadCrashes int
 	crmdRestarts int
+	watchHas     map[string]bool
 	saved        map[string]cib.Version // the last version each store saved
 	attrAcked    int
 	attrWrites   int
@@ -357,6 +358,17 @@ func (s *simCluster) drain(name string) {
 			}
 		}
 		s.sendAll(name, rd.Messages)
+		if id := os.Getenv("CRM_WATCH"); id != "" {
+			_, err := n.cib.Apply(cib.Request{Op: cib.OpQuery, XPath: fmt.Sprintf("//primitive[@id='%s']", id)})
+			has := err == nil
+			if s.watchHas == nil {
+				s.watchHas = map[string]bool{}
+			}
+			if has != s.watchHas[name] {
+				s.logf("  %s %s %s at %s (persisted %d entries)", name, map[bool]string{true: "gains", false: "LOSES"}[has], id, n.Version(), len(rd.Persist))
+				s.watchHas[name] = has
+			}
+		}
 		for _, r := range rd.Replies {
 			s.replies++
 			id, ok := s.writes[name][r.ID]

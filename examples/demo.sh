@@ -31,24 +31,15 @@ echo "  systole lab fail-resource node2 demo-batch --dir $dir"
 echo "  crm_resource --move -r demo-web -N node3"
 sleep 2
 
-watch_status() {
-	if [ -x "$bin/crm_mon" ]; then
-		"$bin/crm_mon" -r -i 2s
-	else
-		# crm_mon is not built: show the CIB's status section instead
-		while :; do
-			clear 2>/dev/null
-			date
-			"$bin/cibadmin" -Q -o status
-			sleep 2
-		done
-	fi
-}
+# DEMO_SECONDS bounds the watch (for tests); otherwise it runs until Ctrl-C.
+limit=()
 if [ -n "${DEMO_SECONDS:-}" ]; then
-	watch_status &
-	sleep "$DEMO_SECONDS"
-	kill $! 2>/dev/null
-	wait 2>/dev/null
-else
-	watch_status
+	limit=(timeout "$DEMO_SECONDS")
 fi
+if [ -x "$bin/crm_mon" ]; then
+	"${limit[@]}" "$bin/crm_mon" -r -i 2s
+else
+	# crm_mon is not built: show the CIB's status section instead
+	"${limit[@]}" bash -c 'while :; do clear 2>/dev/null; date; "$0/cibadmin" -Q -o status; sleep 2; done' "$bin"
+fi
+exit 0

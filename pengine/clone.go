@@ -45,7 +45,7 @@ func (s *sched) assignClone(r *Resource, prefer *Node, stopIfFail bool) *Node {
 	instances := s.sortInstances(r)
 	for _, inst := range instances {
 		cur := inst.currentNode()
-		if cur == nil || count >= r.cloneMax {
+		if cur == nil || count >= r.cloneMax || instanceFailed(inst) {
 			continue
 		}
 		if perNode[cur.index] >= r.cloneNodeMax || perNode[cur.index] >= optimal {
@@ -160,8 +160,8 @@ func (s *sched) sortInstances(clone *Resource) []*Resource {
 		if a.can != b.can {
 			return a.can
 		}
-		if a.r.Priority != b.r.Priority {
-			return a.r.Priority > b.r.Priority
+		if pa, pb := max(a.r.Priority, a.r.assignPriority), max(b.r.Priority, b.r.assignPriority); pa != pb {
+			return pa > pb
 		}
 		if (a.node == nil) != (b.node == nil) {
 			return a.node != nil
@@ -213,6 +213,18 @@ func (s *sched) prefersHome(clone, inst *Resource, cur *Node, perNode []int, ava
 			return true
 		}
 		reserved[best.index]++
+	}
+	return false
+}
+
+// instanceFailed reports whether a clone instance (or a member of it) has
+// failed; failed instances are not kept home early (Pacemaker's
+// preferred_node).
+func instanceFailed(inst *Resource) bool {
+	for _, p := range inst.primitives(nil) {
+		if p.Failed {
+			return true
+		}
 	}
 	return false
 }

@@ -29,8 +29,16 @@
 // execution and the cluster-status text crm_simulate prints.
 //
 // Scope: primitives, groups and their constraints (tier 1) are complete
-// enough to match Pacemaker on its regression corpus; clones, promotable
-// clones and notifications (tier 2) are implemented in a simplified form;
+// enough to match Pacemaker on its regression corpus. Clones (tier 2):
+// early assignment of active instances (optimal per node, slot
+// reservation), clone-node-max for cloned groups, clone-min and
+// require-all=false (clone-one-or-more pseudo actions), interleaved
+// orderings (instance to same-node instance, unpaired instances
+// unassigned), promotable clones (promotion scores and where they apply,
+// instance priority from them, role colocations incl. node-attribute and
+// clone primaries, on-fail=demote, no-quorum freeze), notifications without
+// the notify_* resource lists, and failed migrate_from recovery. Partial
+// migrations, migration-limit and notify_* meta lists are not done;
 // bundles, remote/guest nodes and tickets are not implemented.
 //
 // The internal working set is single-use and not safe for concurrent use;

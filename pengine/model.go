@@ -115,6 +115,7 @@ type Resource struct {
 	IgnoreFailure, NeedsFencing, NeedsQuorum, IsFenceDevice     bool
 	ExclusiveDiscover, Reload, RestartPending                   bool
 	notify                                                      bool
+	migrateFromFailed                                           bool
 
 	Role, NextRole Role
 	nextRoleReason string
@@ -149,6 +150,7 @@ type Resource struct {
 	promotedMax, promotedNodeMax int
 	interleave, ordered          bool
 	sortIndex                    int
+	assignPriority               int // priority for instance ordering (raised by promotion scores)
 	cloneTmpl                    *etree.Element
 }
 

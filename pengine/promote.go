@@ -92,6 +92,11 @@ func (s *sched) addPromotionScores(clone *Resource) {
 				continue
 			}
 			inst.allowed[n.index] = addScores(inst.allowed[n.index], sc)
+			// Pacemaker also raises the instance's priority to its best
+			// promotion score, which orders instances for assignment.
+			if sc > inst.assignPriority {
+				inst.assignPriority = sc
+			}
 		}
 	}
 }
@@ -150,12 +155,22 @@ func (s *sched) setInstanceRoles(clone *Resource) {
 				}
 			}
 			for _, c := range clone.withThis {
-				if c.primaryRole == RolePromoted && c.dependent.AssignedTo != nil {
+				if c.primaryRole != RolePromoted {
+					continue
+				}
+				if c.dependent.AssignedTo != nil {
 					if c.dependent.AssignedTo == n {
 						prio = addScores(prio, c.score)
-					} else if c.score >= Infinity {
-						// mandatory dependent elsewhere: no effect on this node
 					}
+					continue
+				}
+				if s.rscLocation(c.dependent) != nil || !s.hasInfluence(c) {
+					continue
+				}
+				// a dependent not placed yet pulls promotion toward the
+				// nodes it prefers (its non-negative scores, scaled)
+				if w := s.rscNodeScore(c.dependent, n); w > 0 {
+					prio = addScores(prio, scaleScore(w, c.score))
 				}
 			}
 			for _, c := range clone.thisWith {
@@ -199,7 +214,7 @@ func (s *sched) setInstanceRoles(clone *Resource) {
 		role := RoleUnpromoted
 		if n == nil {
 			role = RoleStopped
-		} else if c.prio >= 0 && promoted < clone.promotedMax && perNode[n] < clone.promotedNodeMax && n.available() {
+		} else if c.prio >= 0 && promoted < clone.promotedMax && perNode[n] < clone.promotedNodeMax && n.available() && s.canBePromoted(c.inst) {
 			role = RolePromoted
 			promoted++
 			perNode[n]++
@@ -235,7 +250,39 @@ func (s *sched) primaryPlaced(c *colocation, n *Node) (here, anywhere bool) {
 		anywhere = true
 		if p.AssignedTo == n {
 			here = true
+		} else if c.nodeAttr != "" && c.nodeAttr != "#uname" {
+			a, ok1 := colocAttr(p.AssignedTo, c.nodeAttr)
+			b, ok2 := colocAttr(n, c.nodeAttr)
+			if ok1 && ok2 && a == b {
+				here = true
+			}
 		}
 	}
 	return here, anywhere
+}
+
+// scaleScore multiplies a node score by a colocation's score/INFINITY.
+func scaleScore(w, score int) int {
+	if score >= Infinity {
+		return w
+	}
+	if score <= -Infinity {
+		return -w
+	}
+	return int(float64(w) * float64(score) / float64(Infinity))
+}
+
+// canBePromoted is Pacemaker's node_to_be_promoted_on member check: every
+// member of a cloned group must be placed, and an unmanaged instance may
+// only stay promoted, never become promoted.
+func (s *sched) canBePromoted(inst *Resource) bool {
+	for _, p := range inst.primitives(nil) {
+		if p.AssignedTo == nil {
+			return false
+		}
+		if !p.Managed && p.Role != RolePromoted {
+			return false
+		}
+	}
+	return true
 }

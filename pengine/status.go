@@ -68,6 +68,15 @@ func (s *sched) unpackStatus() {
 	}
 	pass(false)
 	pass(true)
+	// A failed migrate_from leaves the resource active, and failed, where
+	// the migration started (Pacemaker's unpack_migrate_from_failure): it
+	// is recovered by a full stop and start, never migrated again.
+	for _, r := range s.allPrimitivesAndOrphans() {
+		if r.migrateFromFailed && len(r.RunningOn) > 0 && r.Managed {
+			r.Failed = true
+			r.StopIfFailed = true
+		}
+	}
 }
 
 func (s *sched) nodeStandbyConfig(n *Node) {}
@@ -1057,6 +1066,9 @@ func (s *sched) unpackRscOp(r *Resource, n *Node, op *histOp, lastFailure **hist
 
 func (s *sched) unpackFailure(r *Resource, n *Node, op *histOp, rc int, strat string, lastFailure **histOp, onFail *string) {
 	*lastFailure = op
+	if op.task == "migrate_from" {
+		r.migrateFromFailed = true
+	}
 	r.failedOn = append(r.failedOn, n)
 	if onFailRank[*onFail] < onFailRank[strat] {
 		*onFail = strat

@@ -58,7 +58,7 @@ func simCIB(names []string) string {
 		`<rsc_colocation id="c1" rsc="d2" with-rsc="d1" score="-INFINITY"/>` +
 		`<rsc_order id="o1" first="d3" then="d4" kind="Mandatory"/>` +
 		`<rsc_colocation id="c2" rsc="g" with-rsc="d3" score="50"/>` +
-		`</constraints><rsc_defaults><meta_attributes id="rd"><nvpair id="rd1" name="resource-stickiness" value="1"/></meta_attributes></rsc_defaults>` +
+		`</constraints>` +
 		`</configuration><status/></cib>`
 }
 
@@ -196,6 +196,8 @@ type execReq struct {
 	action     *tengine.Action
 	key        string
 	stamps     map[string]uint64 // the DC's members and their stamps at compute time
+	// startOffset is the graph's failed-start-offset.
+	startOffset string
 }
 
 type execResult struct {
@@ -244,7 +246,9 @@ type simCluster struct {
 	group map[string]int
 	msgs  []simMsg
 	seq   uint64
-	dropP float64
+	// linkLast is the delivery time of the last message on each link.
+	linkLast map[string]time.Time
+	dropP    float64
 
 	views    []simView
 	vnum     uint64
@@ -276,7 +280,7 @@ type simView struct {
 func newSimCluster(t testing.TB, seed int64, n int) *simCluster {
 	s := &simCluster{t: t, seed: seed, rng: rand.New(rand.NewSource(seed)), now: time.Unix(1700000000, 0).UTC(),
 		nodes: map[string]*simNode{}, disks: map[string]cib.Store{}, lrms: map[string]*simLRM{}, group: map[string]int{},
-		issued: map[int][]string{}, needView: map[string]bool{}, stamp: map[string]uint64{}, viewOf: map[string]crm.View{}}
+		issued: map[int][]string{}, linkLast: map[string]time.Time{}, needView: map[string]bool{}, stamp: map[string]uint64{}, viewOf: map[string]crm.View{}}
 	for i := 1; i <= n; i++ {
 		s.names = append(s.names, fmt.Sprintf("node%d", i))
 	}
@@ -407,6 +411,13 @@ func (s *simCluster) send(m simMsg) {
 	s.seq++
 	m.seq = s.seq
 	m.at = s.now.Add(time.Millisecond + time.Duration(s.rng.Int63n(int64(simMaxDelay))))
+	// The messaging layer delivers in order per sender (and retransmits
+	// what is lost while the link is up; lost here means lost for good).
+	link := m.from + ">" + m.to
+	if last := s.linkLast[link]; m.at.Before(last) {
+		m.at = last
+	}
+	s.linkLast[link] = m.at
 	s.msgs = append(s.msgs, m)
 }
 
@@ -507,6 +518,22 @@ func (s *simCluster) execute(sn *simNode, req *execReq) {
 	if a.Rsc == nil && a.Operation != "lrm_delete" {
 		s.toDC(sn.name, req, tengine.Result{RC: rc})
 		return
+	}
+	if iv := a.Interval.Milliseconds(); rc != a.TargetRC && !(a.Operation == "monitor" && iv == 0) {
+		// crmd counts the failure; a failed start counts as the graph's
+		// failed-start-offset (INFINITY: start-failure-is-fatal).
+		var err error
+		if a.Operation == "start" && req.startOffset != "" {
+			err = sn.crm.SetAttr(s.now, crm.Attr{Node: sn.name, Name: "fail-count-" + a.Rsc.ID + "#start_0", Value: req.startOffset, Lifetime: crm.LifetimeReboot})
+			if err == nil {
+				err = sn.crm.SetAttr(s.now, crm.Attr{Node: sn.name, Name: "last-failure-" + a.Rsc.ID + "#start_0", Value: strconv.FormatInt(s.now.Unix(), 10), Lifetime: crm.LifetimeReboot})
+			}
+		} else {
+			err = sn.crm.FailCount(s.now, sn.name, a.Rsc.ID, a.Operation, iv)
+		}
+		if err != nil {
+			s.fatalf("fail count: %v", err)
+		}
 	}
 	id := s.writeLRM(sn, "crmd-te")
 	sn.waiting[id] = &pendingExec{req: req, rc: rc}
@@ -626,7 +653,8 @@ func (s *simCluster) pump() {
 	for _, disp := range r.Dispatch {
 		d.ran = true
 		s.actions++
-		req := &execReq{transition: d.transition, dc: d.node, action: disp.Action, key: disp.Key, stamps: d.stamps}
+		req := &execReq{transition: d.transition, dc: d.node, action: disp.Action, key: disp.Key, stamps: d.stamps,
+			startOffset: d.eng.Graph().FailedStartOffset}
 		if disp.Action.Node == d.node {
 			s.seq++
 			s.msgs = append(s.msgs, simMsg{at: s.now, seq: s.seq, from: d.node, to: d.node, exec: req})

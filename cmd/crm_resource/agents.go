@@ -266,13 +266,70 @@ func opTimeout(s *snapshot, e *etree.Element, action string) time.Duration {
 // the agent here, directly, and return its exit code (Pacemaker's
 // cli_resource_execute).
 func (r *runner) runAgent(option, action string) error {
+	overrides := map[string]string{}
+	var names []string
+	for _, kv := range r.o.agentOptions {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return client.UsageError(tool, "--option %q: want NAME=VALUE", kv)
+		}
+		if _, dup := overrides[k]; !dup {
+			names = append(names, k)
+		}
+		overrides[k] = v
+	}
+	var (
+		agent        lrm.Resource
+		params, meta map[string]string
+		timeout      time.Duration
+		err          error
+	)
+	if r.o.agent != "" {
+		// an agent that is not in the CIB: no CIB is read at all
+		if r.o.class == "" || (r.o.class == lrm.ClassOCF) != (r.o.provider != "") {
+			return client.UsageError(tool, "--agent needs --class (and --provider for class ocf)")
+		}
+		agent = lrm.Resource{ID: r.o.rsc, Class: r.o.class, Provider: r.o.provider, Type: r.o.agent}
+		if agent.ID == "" {
+			agent.ID = "test"
+		}
+		params, meta = map[string]string{}, map[string]string{}
+		if timeout, err = r.timeoutOr(20 * time.Second); err != nil {
+			return err
+		}
+	} else {
+		if r.o.rsc == "" {
+			return &client.CLIError{Code: client.ExitUsage, Msg: tool + ": Must supply a resource id with -r"}
+		}
+		if agent, params, meta, timeout, err = r.cibAgent(option, action); err != nil {
+			return err
+		}
+	}
+	for _, k := range names {
+		if r.o.agent == "" {
+			r.infof("Overriding the cluster configuration for '%s' with '%s' = '%s'", agent.ID, k, overrides[k])
+		}
+		params[k] = overrides[k]
+	}
+	if r.o.verbose > 0 && agent.Class == lrm.ClassOCF {
+		params["trace_ra"] = "1"
+	}
+	return r.execAgent(option, action, agent, params, meta, timeout)
+}
+
+// cibAgent reads the resource's agent, parameters, meta attributes and
+// timeout from the CIB.
+func (r *runner) cibAgent(option, action string) (agent lrm.Resource, params, meta map[string]string, timeout time.Duration, err error) {
+	fail0 := func(err error) (lrm.Resource, map[string]string, map[string]string, time.Duration, error) {
+		return lrm.Resource{}, nil, nil, 0, err
+	}
 	s, err := r.read()
 	if err != nil {
-		return err
+		return fail0(err)
 	}
 	e, rs, err := r.resource(s)
 	if err != nil {
-		return err
+		return fail0(err)
 	}
 	if e.Tag == "clone" || e.Tag == "master" {
 		// the first child, in the hope it is not a group (as Pacemaker)
@@ -285,29 +342,31 @@ func (r *runner) runAgent(option, action string) error {
 			}
 		}
 		if e == nil {
-			return fail(client.ExitNoSuch, "Resource '%s' has no child resource", r.o.rsc)
+			return fail0(fail(client.ExitNoSuch, "Resource '%s' has no child resource", r.o.rsc))
 		}
 		if action == lrm.ActionStart && !r.o.force {
 			if names, _ := activeNodes(topOf(rs)); len(names) > 0 {
 				r.errorf("It is not safe to %s %s here: the cluster claims it is already active", action, r.o.rsc)
 				r.errorf("Try setting target-role=Stopped first or specifying the force option")
-				return &client.CLIError{Code: client.ExitUnsafe}
+				return fail0(&client.CLIError{Code: client.ExitUnsafe})
 			}
 		}
 	}
 	if e.Tag != "primitive" {
-		return &client.CLIError{Code: client.ExitUnimplemented, Msg: fmt.Sprintf("Sorry, the --%s option doesn't support %s resources", option, e.Tag)}
+		return fail0(&client.CLIError{Code: client.ExitUnimplemented, Msg: fmt.Sprintf("Sorry, the --%s option doesn't support %s resources", option, e.Tag)})
 	}
-	agent := lrm.Resource{ID: e.SelectAttrValue("id", ""), Class: e.SelectAttrValue("class", ""),
+	agent = lrm.Resource{ID: e.SelectAttrValue("id", ""), Class: e.SelectAttrValue("class", ""),
 		Provider: e.SelectAttrValue("provider", ""), Type: e.SelectAttrValue("type", "")}
-	params, meta := agentParams(s, e)
-	if r.o.verbose > 0 && agent.Class == lrm.ClassOCF {
-		params["trace_ra"] = "1"
+	params, meta = agentParams(s, e)
+	if timeout, err = r.timeoutOr(opTimeout(s, e, action)); err != nil {
+		return fail0(err)
 	}
-	timeout, err := r.timeoutOr(opTimeout(s, e, action))
-	if err != nil {
-		return err
-	}
+	return agent, params, meta, timeout, nil
+}
+
+// execAgent runs one agent action here and reports it as Pacemaker's
+// resource-agent-action message; the exit status is the agent's rc.
+func (r *runner) execAgent(option, action string, agent lrm.Resource, params, meta map[string]string, timeout time.Duration) error {
 	cmd := lrm.Command{Rsc: agent, Action: action, Timeout: timeout, Params: params, Meta: meta}
 	var res lrm.ExecResult
 	switch agent.Class {
@@ -321,10 +380,14 @@ func (r *runner) runAgent(option, action string) error {
 		return &client.CLIError{Code: client.ExitUnimplemented, Msg: fmt.Sprintf("%s: --%s does not run %s agents (use stonith_admin)", tool, option, agent.Class)}
 	}
 	full := agent.Agent()
+	what := action + " for " + agent.ID
+	if r.o.agent != "" && r.o.rsc == "" {
+		what = action
+	}
 	if res.Status == lrm.StatusDone {
-		r.infof("Operation %s for %s (%s) returned: '%s' (%d)", action, agent.ID, full, rcText(res.RC), res.RC)
+		r.infof("Operation %s (%s) returned: '%s' (%d)", what, full, rcText(res.RC), res.RC)
 	} else {
-		r.infof("Operation %s for %s (%s) failed: '%s' (%d)", action, agent.ID, full, res.Status, res.RC)
+		r.infof("Operation %s (%s) failed: '%s' (%d)", what, full, res.Status, res.RC)
 		if res.ExitReason != "" {
 			r.infof("%s", res.ExitReason)
 		}

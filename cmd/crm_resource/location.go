@@ -220,18 +220,28 @@ func (r *runner) current(rs *crmstatus.Resource) ([]string, int) {
 }
 
 // banOrMove is -B or -M without -N: ban the resource from the one node
-// it runs on (Pacemaker's ban_or_move).
+// it runs on, or for a promotable clone from the one node where it is
+// promoted (Pacemaker's ban_or_move).
 func (r *runner) banOrMove(s *snapshot, rs *crmstatus.Resource, end string) error {
-	all, _ := activeNodes(locateTarget(rs, r.o.rsc))
-	nodes, n := r.current(rs)
-	if n == 1 {
-		return r.banOn(s, nodes[0], end)
+	all, promoted := activeNodes(locateTarget(rs, r.o.rsc))
+	if len(all) == 1 {
+		return r.banOn(s, all[0], end)
 	}
-	if r.o.promoted || (rs != nil && rs.Top().Promotable) {
+	top := topOf(rs)
+	if top != nil && top.Promotable {
+		var prom []string
+		for i, p := range promoted {
+			if p {
+				prom = append(prom, all[i])
+			}
+		}
+		if len(prom) == 1 {
+			return r.banOn(s, prom[0], end)
+		}
 		return fail(client.ExitUsage, "Resource '%s' not moved: active in %d locations (promoted in %d).\n"+
 			"To prevent '%s' from running on a specific location, specify a node."+
 			"To prevent '%s' from being promoted at a specific location, specify a node and the --promoted option.",
-			r.o.rsc, len(all), n, r.o.rsc, r.o.rsc)
+			r.o.rsc, len(all), len(prom), r.o.rsc, r.o.rsc)
 	}
 	return fail(client.ExitUsage, "Resource '%s' not moved: active in %d locations.\n"+
 		"To prevent '%s' from running on a specific location, specify a node.", r.o.rsc, len(all), r.o.rsc)

@@ -34,6 +34,8 @@ type options struct {
 	// modifiers
 	rsc, node, lifetime, value, setName, nvpair, rscType, timeout string
 	promoted, meta, util, force, quiet, expired                   bool
+	class, provider, agent                                        string
+	agentOptions                                                  []string
 	verbose                                                       int
 
 	// seams
@@ -101,6 +103,10 @@ func (o *options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.timeout, "timeout", "T", "", "with --restart, --wait, --force-*: give up after this long (10, 10s, 2min, PT30S)")
 	fs.BoolVarP(&o.force, "force", "f", false, "do it even when it looks unsafe (move to the current node, start an active clone, ...)")
 	fs.BoolVarP(&o.quiet, "quiet", "Q", false, "print only essential output")
+	fs.StringVar(&o.class, "class", "", "with --force-*/--validate and --agent: the agent's standard (ocf, lsb), for an agent not in the CIB")
+	fs.StringVar(&o.provider, "provider", "", "with --class ocf: the agent's provider")
+	fs.StringVar(&o.agent, "agent", "", "with --force-*/--validate: run this agent without a resource in the CIB")
+	fs.StringArrayVar(&o.agentOptions, "option", nil, "with --force-*/--validate: NAME=VALUE, an instance parameter for the agent (overrides the CIB's; repeatable)")
 	fs.BoolVarP(&o.expired, "expired", "e", false, "with -U: remove only the constraints whose lifetime has ended")
 	fs.CountVarP(&o.verbose, "verbose", "V", "print more (repeat for more)")
 }
@@ -199,6 +205,19 @@ func (r *runner) dispatch() error {
 		return r.runCleanup(c == "cleanup")
 	case "why":
 		return r.runWhy()
+	}
+	if r.o.agent != "" {
+		switch c {
+		case "force-start":
+			return r.runAgent("force-start", "start")
+		case "force-stop":
+			return r.runAgent("force-stop", "stop")
+		case "force-check":
+			return r.runAgent("force-check", "monitor")
+		case "validate":
+			return r.runAgent("validate", "validate-all")
+		}
+		return client.UsageError(tool, "--agent goes with --force-start, --force-stop, --force-check or --validate")
 	}
 	// everything else acts on one resource
 	if r.o.rsc == "" {
@@ -324,7 +343,14 @@ func (r *runner) apply(req cib.Request) (*cib.Result, error) {
 	res, err := s.CIB.Apply(ctx, req)
 	if err != nil {
 		r.verbosef(1, "cib_%s failed: %v", req.Op, err)
-		return nil, r.wrap(err)
+		if errors.Is(err, client.ErrUnreachable) || errors.Is(err, client.ErrNoFile) {
+			return nil, r.wrap(err)
+		}
+		msg := oneLine(err.Error())
+		for _, p := range []string{"cib: " + string(req.Op) + ": ", "cib: "} {
+			msg = strings.TrimPrefix(msg, p)
+		}
+		return nil, &client.CLIError{Code: client.CRMExitCode(err), Msg: tool + ": Error performing operation: " + msg, Err: err}
 	}
 	if res.Patch != nil {
 		r.verbosef(1, "cib_%s: version %s", req.Op, res.Version)

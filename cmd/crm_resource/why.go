@@ -261,10 +261,11 @@ func (r *runner) runWhy() error {
 	for _, p := range primitiveIDs(e) {
 		ids[p] = true
 	}
-	var scores []string
+	var scores, all []string
 	for _, l := range res.Scores {
 		sub := subjectOf(l)
 		if ids[sub] || ids[baseID(sub)] {
+			all = append(all, l)
 			if r.o.node == "" || strings.Contains(l, " on "+r.o.node+":") {
 				scores = append(scores, l)
 			}
@@ -289,6 +290,9 @@ func (r *runner) runWhy() error {
 		}
 		allowed := 0
 		for _, n := range s.cluster.Nodes {
+			if r.o.node != "" && n.Name != r.o.node {
+				continue
+			}
 			switch {
 			case !n.Online:
 				reasons = append(reasons, fmt.Sprintf("Node %s is offline", n.Name))
@@ -298,19 +302,19 @@ func (r *runner) runWhy() error {
 				reasons = append(reasons, fmt.Sprintf("Node %s is in maintenance", n.Name))
 			default:
 				ok := false
-				for _, l := range scores {
+				for _, l := range all {
 					if strings.Contains(l, " on "+n.Name+": ") && !strings.HasSuffix(l, ": -INFINITY") {
 						ok = true
 					}
 				}
 				if ok {
 					allowed++
-				} else if len(scores) > 0 {
+				} else if len(all) > 0 {
 					reasons = append(reasons, fmt.Sprintf("'%s' cannot run on %s: its allocation score there is -INFINITY", r.o.rsc, n.Name))
 				}
 			}
 		}
-		if allowed == 0 {
+		if allowed == 0 && r.o.node == "" {
 			reasons = append(reasons, fmt.Sprintf("No node is available to run '%s'", r.o.rsc))
 		}
 	}
@@ -320,7 +324,7 @@ func (r *runner) runWhy() error {
 	for _, l := range res.Summary {
 		for _, f := range strings.Fields(l) {
 			if ids[f] || ids[baseID(f)] {
-				actions = append(actions, strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "* ")))
+				actions = append(actions, strings.Join(strings.Fields(strings.TrimPrefix(strings.TrimSpace(l), "* ")), " "))
 				break
 			}
 		}

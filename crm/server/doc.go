@@ -30,10 +30,34 @@
 //   - Messages this node broadcast come back from messagingd (a broadcast
 //     includes the sender); they are dropped, never stepped.
 //
+// # The DC pipeline and lrmd (docs/dc.md)
+//
+// FollowLRM mirrors the local lrmd's history (WatchResults with replay,
+// ListHistory at each connection) and hands it to the core with SetLRM for
+// the join. ExecuteAction (DC only) forwards an action to its target's
+// crmd over messaging channel crmd-exec (execmsg.go: a versioned, strictly
+// validated codec) or runs it locally; the target runs it through lrmd
+// once per transition key, records the result as an lrm_rsc_op (client
+// crmd-te) and answers only after that write is acknowledged. Results
+// nobody asked for (a monitor whose rc changed) are recorded with client
+// crmd-lrm. On the active DC, runDC computes with pengine and runs graphs
+// with tengine: on a view change, on becoming DC, on any persisted change
+// that is not a record of an action in flight (expectations), after a
+// transition that executed actions, and at the graph's recheck-by.
+//
+// # Invariants (pipeline)
+//
+//   - At most one transition runs; the DC aborts it and waits for the end
+//     of its Run stream before computing again.
+//   - An action answered to tengine has its record in the DC's CIB (and
+//     every member's: the record write is acknowledged first).
+//   - A repeated crmd-exec request (a resend, a duplicate) never runs an
+//     action twice: the target remembers the last 4096 transition keys.
+//   - A dispatched action whose target leaves the view fails at once with
+//     UNAVAILABLE.
+//
 // # Not built yet
 //
-// lrmd (SetLRM, FailCount), the policy engine call, the attribute and
-// status APIs for crm_attribute, crm_node, crm_mon and crmadmin (only the
-// CIBService is served), no-quorum-policy read from crm_config, and
-// leaving the membership when crmd dies (see docs/crm.md, "The daemon").
+// Fencing (a stonith action fails: stonithd is issue 9), and leaving the
+// membership when crmd dies (see docs/crm.md, "The daemon").
 package server

@@ -114,7 +114,7 @@ func TestFollowersReconnectAndFeedTheLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer mem.Close()
-	s, err := New(crm.DefaultConfig("n1"), cib.NewMemStore(10), Messaging{C: mc}, Config{Tick: 10 * time.Millisecond})
+	s, err := New(crm.DefaultConfig("n1"), cib.NewMemStore(10), Messaging{C: mc}, Config{Tick: 10 * time.Millisecond, Logger: testLogger("n1")})
 	if err != nil {
 		t.Fatal(err)
 	}

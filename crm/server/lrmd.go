@@ -201,6 +201,30 @@ func (m *lrmMirror) recurring(rsc string) []string {
 	return out
 }
 
+// latest returns, per resource, its recurring operations' results and its
+// last one-shot result: what the status section should show.
+func (m *lrmMirror) latest() map[string][]*lrmv1.OperationResult {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string][]*lrmv1.OperationResult{}
+	for id, mr := range m.rscs {
+		var last *lrmv1.OperationResult
+		rs := []*lrmv1.OperationResult{}
+		for _, r := range mr.ops {
+			if r.GetIntervalMs() > 0 {
+				rs = append(rs, r)
+			} else if last == nil || r.GetCallId() > last.GetCallId() {
+				last = r
+			}
+		}
+		if last != nil {
+			rs = append(rs, last)
+		}
+		out[id] = rs
+	}
+	return out
+}
+
 // disconnected marks the mirror stale until the next reset.
 func (m *lrmMirror) disconnected() {
 	m.mu.Lock()
@@ -462,6 +486,63 @@ func (s *Server) pushLRM(ctx context.Context) {
 	})
 }
 
+// syncStatus writes the results the status section lacks (with client
+// crmd-lrm, so the DC computes) and deletes the lrm_resource entries of
+// resources lrmd does not know.
+func (s *Server) syncStatus(ctx context.Context) error {
+	type rec struct{ callID, rc, status string }
+	inCIB := map[string]map[string]rec{}
+	if err := s.do(ctx, func() {
+		res, err := s.node.Query(cib.Request{Op: cib.OpQuery, XPath: fmt.Sprintf("/cib/status/node_state[@id='%s']/lrm/lrm_resources/lrm_resource", s.name)})
+		if err != nil {
+			return
+		}
+		for _, re := range res.Output {
+			ops := map[string]rec{}
+			for _, op := range re.SelectElements("lrm_rsc_op") {
+				ops[op.SelectAttrValue("id", "")] = rec{op.SelectAttrValue("call-id", ""), op.SelectAttrValue("rc-code", ""), op.SelectAttrValue("op-status", "")}
+			}
+			inCIB[re.SelectAttrValue("id", "")] = ops
+		}
+	}); err != nil {
+		return err
+	}
+	latest := s.lrm.latest()
+	ids := make([]string, 0, len(latest))
+	for id := range latest {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		for _, r := range latest[id] {
+			c, ok := inCIB[id][opRecordID(r)]
+			if ok && c.callID == strconv.FormatInt(r.GetCallId(), 10) && c.rc == strconv.Itoa(int(r.GetRc())) && c.status == strconv.Itoa(pcmkStatus(r.GetStatus())) {
+				continue
+			}
+			s.lrm.mu.Lock()
+			busy := s.lrm.inflight[opKeyOf(r)] > 0
+			meta := s.lrm.meta[opKeyOf(r)]
+			s.lrm.mu.Unlock()
+			if busy {
+				continue
+			}
+			if err := s.recordResult(ctx, r, meta, ClientLRM); err != nil {
+				return err
+			}
+		}
+	}
+	for id := range inCIB {
+		if _, ok := latest[id]; ok || !nameOK(id) {
+			continue
+		}
+		if _, err := s.Write(ctx, cib.Request{Op: cib.OpDeleteAll, XPath: rscXPath(s.name, id), Client: ClientLRM}); err != nil && !isNotFound(err) {
+			return err
+		}
+		s.log.Info("lrmd does not know a resource the status shows; forgetting it", "rsc", id)
+	}
+	return nil
+}
+
 // FollowLRM watches the local lrmd's results (WatchResults with replay)
 // until ctx ends or Run stops, reconnecting every 200 ms while lrmd is
 // away. It keeps the mirror of lrmd's history that the join uses, and
@@ -499,6 +580,18 @@ func (s *Server) followLRMOnce(ctx context.Context) error {
 	s.lrm.reset(h.GetResources())
 	s.pushLRM(ctx)
 	s.log.Info("following lrmd", "resources", len(h.GetResources()))
+	if s.Status().DC != "" {
+		// joined already: bring our status entries in line with lrmd (a
+		// result that came while crmd was away from lrmd, or a restarted
+		// lrmd that forgot everything, so that the DC probes again);
+		// otherwise the coming join writes the history SetLRM holds
+		wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+		err := s.syncStatus(wctx)
+		wcancel()
+		if err != nil {
+			s.log.Warn("cannot bring the status in line with lrmd", "err", err)
+		}
+	}
 	for {
 		ev, err := st.Recv()
 		if err != nil {

@@ -368,6 +368,10 @@ func (s *Server) drain() error {
 	if len(rd.Messages) > 0 {
 		s.enqueue(rd.Messages)
 	}
+	// the status shows the new version before any client hears of it
+	s.smu.Lock()
+	s.status.Version = s.node.Version()
+	s.smu.Unlock()
 	for _, r := range rd.Replies {
 		if ch, ok := s.waiting[r.ID]; ok {
 			delete(s.waiting, r.ID)
@@ -375,7 +379,6 @@ func (s *Server) drain() error {
 		}
 	}
 	s.smu.Lock()
-	s.status.Version = s.node.Version()
 	if rd.DC != nil {
 		s.status.DC = rd.DC.DC
 		s.status.IsDC = rd.DC.Self

@@ -3,6 +3,8 @@ package server
 import (
 	"bytes"
 	"context"
+	"log/slog"
+	"os"
 	"testing"
 
 	"github.com/beevik/etree"
@@ -159,4 +161,12 @@ func TestUnexpectedChanges(t *testing.T) {
 	if !e.unexpected(&cib.Patch{Changes: []cib.Change{{Op: cib.ChangeCreate, Path: base, Element: rsc("1:2:0:u")}}}) {
 		t.Errorf("a record whose action was answered counts as expected")
 	}
+}
+
+// testLogger logs to stderr when CRMD_TEST_LOG is set.
+func testLogger(name string) *slog.Logger {
+	if os.Getenv("CRMD_TEST_LOG") == "" {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("n", name)
 }

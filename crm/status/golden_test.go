@@ -191,3 +191,15 @@ func TestLookups(t *testing.T) {
 		t.Error("non-CIB accepted")
 	}
 }
+
+func TestHugeCloneMaxRefused(t *testing.T) {
+	data, err := os.ReadFile("testdata/mixed.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := strings.Replace(string(data), `<nvpair id="st-prom" name="promotable" value="true"/>`,
+		`<nvpair id="st-prom" name="promotable" value="true"/><nvpair id="st-cm" name="clone-max" value="INFINITY"/>`, 1)
+	if _, err := Parse([]byte(big), goldenNow); err == nil || !strings.Contains(err.Error(), "clone-max") {
+		t.Fatalf("clone-max=INFINITY: %v", err)
+	}
+}

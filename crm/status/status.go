@@ -78,7 +78,7 @@ type Cluster struct {
 	// Warnings are configuration problems found while reading.
 	Warnings []string
 
-	order []*Node // nodes with history, in status order
+	order []*Node // nodes with a node_state, in status order
 }
 
 // Node is one cluster node.
@@ -188,6 +188,9 @@ func New(doc *etree.Document, now int64) (*Cluster, error) {
 	if doc == nil || doc.Root() == nil || doc.Root().Tag != "cib" {
 		return nil, ErrNoCIB
 	}
+	if err := checkCloneMax(doc.Root()); err != nil {
+		return nil, err
+	}
 	doc = withStatusNodes(doc)
 	root := doc.Root()
 	cfg := pengine.DefaultConfig()
@@ -250,6 +253,33 @@ func New(doc *etree.Document, now int64) (*Cluster, error) {
 	}
 	b.history(root)
 	return c, nil
+}
+
+// MaxCloneInstances bounds clone-max: the scheduler creates every instance,
+// so a typo such as clone-max="3000000" would otherwise take minutes.
+const MaxCloneInstances = 100000
+
+// checkCloneMax refuses clones with more instances than MaxCloneInstances.
+func checkCloneMax(root *etree.Element) error {
+	for _, tag := range []string{"clone", "master"} {
+		for _, c := range root.FindElements("configuration/resources/" + tag) {
+			for _, nv := range c.FindElements("meta_attributes/nvpair") {
+				if nv.SelectAttrValue("name", "") != "clone-max" {
+					continue
+				}
+				v := strings.TrimSpace(nv.SelectAttrValue("value", ""))
+				if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > MaxCloneInstances || strings.EqualFold(v, "INFINITY") || strings.EqualFold(v, "+INFINITY") {
+					return fmt.Errorf("status: clone %s: clone-max %s is more than the %d instances the status tools handle", c.SelectAttrValue("id", ""), v, MaxCloneInstances)
+				}
+			}
+			if v := c.SelectAttrValue("clone-max", ""); v != "" {
+				if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > MaxCloneInstances {
+					return fmt.Errorf("status: clone %s: clone-max %s is more than the %d instances the status tools handle", c.SelectAttrValue("id", ""), v, MaxCloneInstances)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // withStatusNodes returns doc, or a copy of it in which every node_state
@@ -416,7 +446,11 @@ func (b *builder) history(root *etree.Element) {
 		byNode[pn] = ns
 		order = append(order, pn)
 	}
+	for _, pn := range order {
+		b.c.order = append(b.c.order, b.nodes[pn])
+	}
 	// the scheduler reads online nodes first when fencing is disabled
+	// (which orders the failures it records)
 	if !b.c.FencingEnabled {
 		sort.SliceStable(order, func(i, j int) bool { return order[i].Online && !order[j].Online })
 	}
@@ -465,9 +499,6 @@ func (b *builder) history(root *etree.Element) {
 				h.Ops = append(h.Ops, b.op(oe, n.Name, id, pr, pn))
 			}
 			sort.SliceStable(h.Ops, func(i, j int) bool { return h.Ops[i].CallID < h.Ops[j].CallID })
-			if len(n.History) == 0 {
-				b.c.order = append(b.c.order, n)
-			}
 			n.History = append(n.History, h)
 			for _, op := range h.Ops {
 				k := n.Name + "\x00" + op.Key

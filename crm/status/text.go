@@ -398,7 +398,7 @@ func (c *Cluster) groupLines(r *Resource, indent string, inactive bool) []string
 	if !r.Active() && !inactive {
 		return nil
 	}
-	head := indent + "* Resource Group: " + r.PrintableID()
+	head := indent + "* Resource Group: " + r.ID
 	if !r.Managed {
 		if r.Maintenance {
 			head += " (maintenance)"
@@ -606,7 +606,7 @@ func visibleAttrs(n *Node) []string {
 	return names
 }
 
-// statusOrder returns the nodes with history in the order the status
+// statusOrder returns the nodes with a node_state in the order the status
 // section lists them.
 func (c *Cluster) statusOrder() []*Node { return c.order }
 

@@ -168,7 +168,7 @@ func (c *Cluster) xmlNodes(root *etree.Element) {
 func (c *Cluster) xmlResource(parent *etree.Element, r *Resource) {
 	switch r.Kind {
 	case KindGroup:
-		g := attrs(parent.CreateElement("group"), "id", r.PrintableID(), "number_resources", strconv.Itoa(len(r.Children)),
+		g := attrs(parent.CreateElement("group"), "id", r.ID, "number_resources", strconv.Itoa(len(r.Children)),
 			"managed", yes(r.Managed), "disabled", yes(r.Disabled))
 		for _, ch := range r.Children {
 			c.xmlResource(g, ch)

@@ -16,7 +16,7 @@ var (
 	requiredCommands = []string{"cmd/systoled", "cmd/messagingd", "cmd/membershipd", "cmd/lrmd", "cmd/crmd",
 		"cmd/cibadmin", "agents/cmd/systole-ra"}
 	optionalCommands = []string{"cmd/pengine", "cmd/tengine", "cmd/stonithd", "cmd/crm_mon", "cmd/crm_resource",
-		"cmd/crm_attribute", "cmd/crm_standby", "cmd/crm_node", "cmd/systole"}
+		"cmd/crm_attribute", "cmd/crm_standby", "cmd/crm_node", "cmd/crmadmin"}
 )
 
 // ModuleRoot returns the directory of Systole's go.mod, from the current
@@ -53,15 +53,27 @@ func Build(dir string) (skipped []string, err error) {
 		}
 		return nil
 	}
-	var pkgs []string
+	var req, opt []string
 	for _, p := range requiredCommands {
-		pkgs = append(pkgs, "./"+p)
-	}
-	if err := build(pkgs...); err != nil {
-		return nil, err
+		req = append(req, "./"+p)
 	}
 	for _, p := range optionalCommands {
-		if _, err := os.Stat(filepath.Join(root, p)); err != nil || build("./"+p) != nil {
+		if _, err := os.Stat(filepath.Join(root, p)); err == nil {
+			opt = append(opt, "./"+p)
+		} else {
+			skipped = append(skipped, filepath.Base(p))
+		}
+	}
+	// one go build links in parallel; only if it fails, find out what
+	// optional command broke it
+	if build(append(req, opt...)...) == nil {
+		return skipped, nil
+	}
+	if err := build(req...); err != nil {
+		return nil, err
+	}
+	for _, p := range opt {
+		if build(p) != nil {
 			skipped = append(skipped, filepath.Base(p))
 		}
 	}

@@ -381,14 +381,20 @@ func isSystoled(pid int) bool {
 	if err != nil {
 		return false
 	}
-	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err == nil {
-		if f := strings.Fields(string(st[strings.LastIndexByte(string(st), ')')+1:])); len(f) > 0 && f[0] == "Z" {
-			return false
-		}
+	if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil && procState(st) == "Z" {
+		return false
 	}
 	argv0, _, _ := strings.Cut(string(b), "\x00")
 	return filepath.Base(argv0) == "systoled"
+}
+
+// procState returns the state letter of a /proc/PID/stat content.
+func procState(stat []byte) string {
+	s := string(stat)
+	if f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:]); len(f) > 0 {
+		return f[0]
+	}
+	return ""
 }
 
 // NodeStatus reads node i's systoled status file.
@@ -427,7 +433,15 @@ func (c *Cluster) StopNode(i int, timeout time.Duration) error {
 	for isSystoled(nd.Pid) && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	return c.KillNode(i) // whatever is left
+	pid := nd.Pid
+	err := c.KillNode(i) // whatever is left
+	// wait until the exiting process is gone (or a zombie of its parent)
+	for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err != nil || procState(st) == "Z" {
+			break
+		}
+	}
+	return err
 }
 
 // RestartNode kills node i and starts it again.

@@ -13,7 +13,7 @@ NOW = 1700000000  # fixed execution date for every scenario
 
 
 def nv(pfx, d):
-    return "".join('<nvpair id="%s-%s" name="%s" value="%s"/>' % (pfx, k, k, v) for k, v in d.items())
+    return "".join('<nvpair id="%s-%s" name="%s" value="%s"/>' % (pfx, k.replace(":", "-"), k, v) for k, v in d.items())
 
 
 def prim(rid, typ="Dummy", cls="ocf", prov="pacemaker", meta=None, params=None, ops=None, util=None, extra=""):
@@ -273,6 +273,38 @@ S["promotable-on-fail-demote"] = cib(N2, [clone("s-clone", prim("s", typ="Statef
                                      {"node1": (lrm("s", [op("s", "start", call=10, digest=EMPTY), op("s", "promote", call=12, digest=EMPTY), op("s", "monitor", 10000, rc=1, expected=8, call=13)], typ="Stateful"),
                                                 {"master-s": "10", "fail-count-s#monitor_10000": "1", "last-failure-s#monitor_10000": str(NOW - 50)}),
                                       "node2": (lrm("s", [op("s", "start", call=10, digest=EMPTY), op("s", "monitor", 11000, call=11)], typ="Stateful"), {"master-s": "5"})})
+
+PROMO = {"promotable": "true"}
+STF_OPS = [("monitor", "10s", {"role": "Promoted"}), ("monitor", "11s", {"role": "Unpromoted"})]
+S["promotable-unique-order"] = cib(["node0", "node1", "node2"], [prim("solo"), clone("p", prim("pc", typ="Stateful", ops=[]), {"promotable": "true", "globally-unique": "true", "clone-max": "2"})],
+                                   '<rsc_colocation id="c1" rsc="solo" with-rsc="p" with-rsc-role="Promoted" score="INFINITY"/>'
+                                   '<rsc_location id="l1" rsc="p" node="node0" score="-INFINITY"/>',
+                                   node_attrs={"node1": {"master-pc:0": "10", "master-pc:1": "100"}, "node2": {"master-pc:0": "30", "master-pc:1": "300"}})
+S["promotable-with-stopped-group"] = cib(N2, [group("g", [prim("g1"), prim("g2")], meta={"target-role": "Stopped"}), clone("s-clone", prim("s", typ="Stateful", ops=STF_OPS), PROMO)],
+                                         '<rsc_colocation id="c1" rsc="s-clone" rsc-role="Promoted" with-rsc="g" score="INFINITY"/>',
+                                         {"node1": (lrm("s", [op("s", "start", call=10, digest=EMPTY), op("s", "promote", call=12, digest=EMPTY), op("s", "monitor", 10000, rc=8, expected=8, call=13)], typ="Stateful") + stopped("g1", 2) + stopped("g2", 3), {"master-s": "10"}),
+                                          "node2": (lrm("s", [op("s", "start", call=10, digest=EMPTY), op("s", "monitor", 11000, call=11)], typ="Stateful") + stopped("g1", 2) + stopped("g2", 3), {"master-s": "5"})})
+S["promotable-no-quorum-freeze"] = cib(N3, [clone("s-clone", prim("s", typ="Stateful", ops=STF_OPS), PROMO)], "",
+                                       {"node3": (lrm("s", [op("s", "start", call=10, digest=EMPTY), op("s", "monitor", 11000, call=11)], typ="Stateful"), {"master-s": "5"})},
+                                       quorum=False, opts={"no-quorum-policy": "freeze"})
+S["promotable-coloc-node-attribute"] = cib(["node1", "node2", "node3", "node4"],
+                                           [clone("a-clone", prim("a", typ="Stateful", ops=[]), {"promotable": "true", "promoted-max": "1"}),
+                                            clone("b-clone", prim("b", typ="Stateful", ops=[]), {"promotable": "true", "promoted-max": "2"})],
+                                           '<rsc_colocation id="c1" rsc="b-clone" rsc-role="Promoted" with-rsc="a-clone" with-rsc-role="Promoted" node-attribute="site" score="INFINITY"/>',
+                                           {n: (lrm("a", [op("a", "start", call=10, digest=EMPTY)] + ([op("a", "promote", call=12, digest=EMPTY)] if n == "node1" else []), typ="Stateful")
+                                                + lrm("b", [op("b", "start", call=20, digest=EMPTY)] + ([op("b", "promote", call=22, digest=EMPTY)] if n == "node3" else []), typ="Stateful"),
+                                                {"master-a": "10" if n == "node1" else "5", "master-b": "10" if n == "node3" else "5"})
+                                            for n in ["node1", "node2", "node3", "node4"]},
+                                           node_attrs={"node1": {"site": "A"}, "node2": {"site": "A"}, "node3": {"site": "B"}, "node4": {"site": "B"}})
+S["migrate-from-failed-recovers"] = cib(N2, [prim("vm", meta={"allow-migrate": "true"}), ],
+                                        '<rsc_location id="l1" rsc="vm" node="node2" score="100"/>',
+                                        {"node1": lrm("vm", [op("vm", "monitor", 0, rc=7, call=2, digest=EMPTY), op("vm", "start", call=16, digest=EMPTY),
+                                                             op("vm", "migrate_to", call=17, digest=EMPTY, extra=' migrate_source="node1" migrate_target="node2"')]),
+                                         "node2": lrm("vm", [op("vm", "monitor", 0, rc=7, call=2, digest=EMPTY),
+                                                             op("vm", "migrate_from", rc=1, call=3, digest=EMPTY, extra=' migrate_source="node1" migrate_target="node2"'),
+                                                             op("vm", "stop", call=18)])})
+S["cloned-group-clone-ordered-meta"] = cib(N2, [clone("g-clone", group("g", [prim("g1"), prim("g2")]), {"ordered": "false", "interleave": "false"})], "",
+                                           {"node1": running("g1", 10) + stopped("g2", 2), "node2": running("g1", 10) + stopped("g2", 2)})
 
 
 def main():
