@@ -32,8 +32,9 @@ type Config struct {
 	NoQuorumPolicy NoQuorumPolicy
 	// Window is how many epochs the DC's CIB may run ahead of the version
 	// every member has persisted; writes beyond it wait. Every join bumps
-	// the epoch by Window+1, so that a stale DC (one that has not yet
-	// heard it lost its partition) can never out-version the CIB of a
+	// the epoch by Window+1 and then by 1, each once every member has
+	// persisted what precedes it, so that a stale DC (one that has not
+	// yet heard it lost its partition) can never out-version the CIB of a
 	// later quorate partition (see doc.go).
 	Window int
 	// HistoryLen is how many configuration versions (admin_epoch, epoch ->
@@ -63,7 +64,7 @@ func DefaultConfig(name string) Config {
 		Retry:          500 * time.Millisecond, // a few round trips on a LAN; cheap to repeat
 		WriteTimeout:   30 * time.Second,       // a client waits through one re-election (deadtime) and a join
 		NoQuorumPolicy: NoQuorumStop,           // Pacemaker's default
-		Window:         8,                      // pipelines concurrent writers; costs 9 epochs per join
+		Window:         8,                      // pipelines concurrent writers; costs Window+2 = 10 epochs per join
 		HistoryLen:     1024,                   // ~1000 configuration changes of lineage, a few tens of KiB
 	}
 }

@@ -21,7 +21,8 @@
 //     lrmd's resource history).
 //
 // Ready() returns and clears what the caller must do, in this order:
-// save Ready.Persist (cib.Entry values, in order, with fsync: cib.Store's
+// with Config.SendAhead, send Ready.Ahead (the DC's patches; they may
+// leave before or while Persist is saved); save Ready.Persist (cib.Entry values, in order, with fsync: cib.Store's
 // SaveBatch) before anything else, and before calling the Node again (a
 // patch entry points at the node's live CIB, which cib.Store allows); then send Ready.Messages (Encode; To
 // "" means every other node); then deliver Ready.Replies to local
@@ -34,15 +35,21 @@
 //     the same view each node computes the same winner: a node that was DC
 //     when the view changed, then the highest CIB version, then the name
 //     that sorts first. A partition without quorum elects no DC unless
-//     Config.NoQuorumPolicy is "ignore".
+//     Config.NoQuorumPolicy is "ignore". A vote also carries the crmd
+//     incarnation of every member as its sender knows them; votes count
+//     only between nodes that know the same incarnations, and learning a
+//     newer one makes a node vote again, so a crmd that restarts within an
+//     unchanged view (same view number) causes a new election in it.
 //   - Join: the DC offers its CIB version and digest; each member answers
 //     with its version, digest, configuration lineage, resource history
 //     and, when its CIB differs, the CIB itself. The newest CIB (highest
 //     admin_epoch, epoch, num_updates) wins; a losing copy whose
 //     configuration is not in the winner's lineage is reported in
-//     Ready.Lost. The DC bumps the epoch by Window+1, sends the CIB to
-//     members that differ, and writes node_state (in_ccm, crmd, join,
-//     expected), each member's lrm section, dc-uuid and have-quorum.
+//     Ready.Lost. The DC sends the CIB to members that differ; once every
+//     member persisted it, bumps the epoch by Window+1 and writes
+//     node_state (in_ccm, crmd, join, expected), each member's lrm
+//     section, dc-uuid and have-quorum; once every member persisted that,
+//     bumps the epoch once more and starts applying writes.
 //   - Replication: writes go to the DC, which applies them (cib.Apply),
 //     persists and broadcasts the patch. Replicas apply patches in version
 //     order; a gap or a failed patch makes them ask for a full copy; the
@@ -59,13 +66,17 @@
 //     full copies older than the current CIB are refused, and persist
 //     panics on a step back.
 //   - A write is acknowledged only when the DC and every member of its
-//     (quorate) view have persisted a version holding it. Every later
-//     quorate view shares a member with that view, the join adopts the
-//     newest CIB, and the DC never runs more than Window epochs ahead of
-//     what all members persisted while every join bumps the epoch by
-//     Window+1; so a stale DC (one not yet told it lost its partition)
-//     can never out-version a later quorate partition and an acknowledged
-//     write is in the CIB of every later quorate DC. Exceptions, by
+//     (quorate) view have persisted a version holding it (patches sent
+//     ahead do not change this: answers and acks follow the sender's own
+//     save). Every later quorate view shares a member with that view, the
+//     join adopts the newest CIB, the DC never runs more than Window
+//     epochs ahead of what all members persisted, and a join holds
+//     nothing above what every member persisted but its Window+1 bump and
+//     the status until every member persisted those, after which one more
+//     bump precedes any write; so a stale DC (one not yet told it lost its
+//     partition) stays below every version a later quorate partition
+//     acknowledges, and an acknowledged write is in the CIB of every later
+//     quorate DC. Exceptions, by
 //     design: no-quorum-policy=ignore (both sides write; the loser's
 //     changes are reported lost), and writes that set admin_epoch (erase,
 //     replace with a higher admin_epoch), which are the administrator's
@@ -84,6 +95,5 @@
 // is unknown, fail counts from results), the policy engine call on every
 // relevant change, and the gRPC APIs of crm_attribute, crm_standby,
 // crm_node and crm_mon.
-// A crmd restart without a membership change needs a new view from the
-// daemon (see docs/crm.md). The core is not safe for concurrent use.
+// The core is not safe for concurrent use.
 package crm

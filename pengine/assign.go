@@ -353,15 +353,26 @@ func (s *sched) applyColocWithClone(dep, clone *Resource, c *colocation) {
 		return
 	}
 	if c.score >= Infinity {
+		// the dependent can run only where the clone will have unblocked
+		// instances (in the colocation's role)
 		allowedHere := make([]bool, len(s.nodes))
 		for _, inst := range clone.Children {
-			for _, p := range inst.primitives(nil) {
-				_ = p
+			n := inst.AssignedTo
+			if n == nil && !inst.isPrimitive() {
+				n = s.instanceNode(inst, false)
 			}
-			if n := inst.AssignedTo; n != nil {
-				if c.primaryRole == RoleUnknown || c.primaryRole == inst.NextRole {
-					allowedHere[n.index] = true
+			if n == nil || instanceBlocked(inst) {
+				continue
+			}
+			role := inst.NextRole
+			if !inst.isPrimitive() {
+				if leaf := promotableLeaf(inst); leaf != nil {
+					role = leaf.NextRole
 				}
+			}
+			// roles matter only for a promotable primary
+			if !clone.Promotable || c.primaryRole == RoleUnknown || c.primaryRole == role {
+				allowedHere[n.index] = true
 			}
 		}
 		for i := range dep.allowed {
@@ -373,7 +384,7 @@ func (s *sched) applyColocWithClone(dep, clone *Resource, c *colocation) {
 	}
 	for _, inst := range clone.Children {
 		if n := inst.AssignedTo; n != nil {
-			if c.primaryRole != RoleUnknown && c.primaryRole != inst.NextRole {
+			if clone.Promotable && c.primaryRole != RoleUnknown && c.primaryRole != inst.NextRole {
 				continue
 			}
 			if dep.allowed[n.index] != absent {
@@ -892,4 +903,15 @@ func (s *sched) assignTo(r *Resource, n *Node, force, stopIfFail bool) bool {
 	n.numResources++
 	s.consumeCapacity(n, r)
 	return changed
+}
+
+// instanceBlocked reports whether a clone instance or one of its members
+// is blocked (a failed stop or on-fail=block).
+func instanceBlocked(inst *Resource) bool {
+	for _, p := range inst.primitives(nil) {
+		if p.Blocked {
+			return true
+		}
+	}
+	return false
 }

@@ -213,12 +213,26 @@ func (s *sched) graphAction1(a *Action) *GraphAction {
 			for k, v := range s.rscParams(r, a.Node) {
 				g.Attrs[k] = v
 			}
-			if p := r.Parent; p != nil && p.isClone() {
-				g.Attrs["CRM_meta_clone"] = r.ID[strings.LastIndex(r.ID, ":")+1:]
-				g.Attrs["CRM_meta_clone_max"] = strconv.Itoa(p.cloneMax)
-				g.Attrs["CRM_meta_clone_node_max"] = strconv.Itoa(p.cloneNodeMax)
-				g.Attrs["CRM_meta_globally_unique"] = strconv.FormatBool(p.Unique)
-				g.Attrs["CRM_meta_notify"] = strconv.FormatBool(p.notify)
+			if top := r.top(); top.isClone() && r.isPrimitive() && r != top {
+				if i := strings.LastIndex(r.ID, ":"); i >= 0 {
+					g.Attrs["CRM_meta_clone"] = r.ID[i+1:]
+				}
+			}
+		}
+		// Every action of a clone or of anything inside one carries the
+		// clone's meta (Pacemaker's clone add_graph_meta).
+		if top := r.top(); top.isClone() {
+			g.Attrs["CRM_meta_clone_max"] = strconv.Itoa(top.cloneMax)
+			g.Attrs["CRM_meta_clone_node_max"] = strconv.Itoa(top.cloneNodeMax)
+			g.Attrs["CRM_meta_globally_unique"] = strconv.FormatBool(top.Unique)
+			g.Attrs["CRM_meta_notify"] = strconv.FormatBool(top.notify)
+			if top.Promotable {
+				for _, k := range []string{"promoted_max", "master_max"} {
+					g.Attrs["CRM_meta_"+k] = strconv.Itoa(top.promotedMax)
+				}
+				for _, k := range []string{"promoted_node_max", "master_node_max"} {
+					g.Attrs["CRM_meta_"+k] = strconv.Itoa(top.promotedNodeMax)
+				}
 			}
 		}
 	} else {

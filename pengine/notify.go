@@ -68,6 +68,18 @@ func (s *sched) cloneNotifications(r *Resource) {
 		if lists == nil {
 			lists = s.notifyLists(r)
 		}
+		// the instances' own actions of this phase carry the lists too
+		for _, p := range leaves {
+			for _, a := range p.actions {
+				if a.Task == ph.task && a.Node != nil {
+					for k, v := range lists {
+						if strings.HasSuffix(k, "_resource") || strings.HasSuffix(k, "_uname") {
+							a.Meta[k] = v
+						}
+					}
+				}
+			}
+		}
 		s.orderActions(pre, preDone, arOrdered)
 		s.orderActions(preDone, ca, arOrdered)
 		s.orderActions(done, post, arOrdered)

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/beevik/etree"
-
 	"github.com/systole/systole/cib"
 )
 
@@ -130,13 +128,11 @@ const maxGraphActions = 1 << 20
 // not have, or whose orderings form a cycle, is refused: it could never
 // finish.
 func ParseGraph(data []byte) (*Graph, error) {
-	doc := etree.NewDocument()
-	doc.ReadSettings.Permissive = false
-	if err := doc.ReadFromBytes(data); err != nil {
+	root, err := readXML(data)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadGraph, err)
 	}
-	root := doc.Root()
-	if root == nil || root.Tag != "transition_graph" {
+	if root.tag != "transition_graph" {
 		return nil, fmt.Errorf("%w: the root element is not <transition_graph>", ErrBadGraph)
 	}
 	return parseRoot(root)
@@ -146,33 +142,33 @@ func bad(format string, a ...any) error {
 	return fmt.Errorf("%w: %s", ErrBadGraph, fmt.Sprintf(format, a...))
 }
 
-func atoi(e *etree.Element, attr string, def int) (int, error) {
-	v := e.SelectAttr(attr)
-	if v == nil {
+func atoi(e *xnode, attr string, def int) (int, error) {
+	v, ok := e.attr(attr)
+	if !ok {
 		return def, nil
 	}
-	n, err := strconv.Atoi(strings.TrimSpace(v.Value))
+	n, err := strconv.Atoi(strings.TrimSpace(v))
 	if err != nil {
-		return 0, bad("<%s> %s=%q is not an integer", e.Tag, attr, v.Value)
+		return 0, bad("<%s> %s=%q is not an integer", e.tag, attr, v)
 	}
 	return n, nil
 }
 
-func duration(e *etree.Element, attr string, def time.Duration) (time.Duration, error) {
-	v := e.SelectAttr(attr)
-	if v == nil {
+func duration(e *xnode, attr string, def time.Duration) (time.Duration, error) {
+	v, ok := e.attr(attr)
+	if !ok {
 		return def, nil
 	}
-	ms, err := cib.ParseInterval(v.Value)
+	ms, err := cib.ParseInterval(v)
 	if err != nil || ms < 0 || ms > math.MaxInt64/int64(time.Millisecond) {
-		return 0, bad("<%s> %s=%q is not a duration", e.Tag, attr, v.Value)
+		return 0, bad("<%s> %s=%q is not a duration", e.tag, attr, v)
 	}
 	return time.Duration(ms) * time.Millisecond, nil
 }
 
-func parseRoot(root *etree.Element) (*Graph, error) {
-	g := &Graph{Actions: map[int]*Action{}, FailedStopOffset: root.SelectAttrValue("failed-stop-offset", ""),
-		FailedStartOffset: root.SelectAttrValue("failed-start-offset", "")}
+func parseRoot(root *xnode) (*Graph, error) {
+	g := &Graph{Actions: map[int]*Action{}, FailedStopOffset: root.attrValue("failed-stop-offset"),
+		FailedStartOffset: root.attrValue("failed-start-offset")}
 	var err error
 	if g.TransitionID, err = atoi(root, "transition_id", 0); err != nil {
 		return nil, err
@@ -203,18 +199,18 @@ func parseRoot(root *etree.Element) (*Graph, error) {
 	if g.MigrationLimit < 0 {
 		g.MigrationLimit = -1
 	}
-	if v := root.SelectAttr("recheck-by"); v != nil {
-		if g.RecheckBy, err = strconv.ParseInt(v.Value, 10, 64); err != nil {
-			return nil, bad("recheck-by=%q is not an integer", v.Value)
+	if v, ok := root.attr("recheck-by"); ok {
+		if g.RecheckBy, err = strconv.ParseInt(v, 10, 64); err != nil {
+			return nil, bad("recheck-by=%q is not an integer", v)
 		}
 	}
 	synIDs := map[int]bool{}
-	for _, se := range root.ChildElements() {
-		if se.Tag != "synapse" {
-			return nil, bad("unexpected <%s> in <transition_graph>", se.Tag)
+	for _, se := range root.kids {
+		if se.tag != "synapse" {
+			return nil, bad("unexpected <%s> in <transition_graph>", se.tag)
 		}
 		syn := &Synapse{}
-		if se.SelectAttr("id") == nil {
+		if !has(se, "id") {
 			return nil, bad("synapse %d has no id", len(g.Synapses))
 		}
 		if syn.ID, err = atoi(se, "id", 0); err != nil {
@@ -228,10 +224,10 @@ func parseRoot(root *etree.Element) (*Graph, error) {
 			return nil, err
 		}
 		idx := len(g.Synapses)
-		for _, part := range se.ChildElements() {
-			switch part.Tag {
+		for _, part := range se.kids {
+			switch part.tag {
 			case "action_set":
-				for _, ae := range part.ChildElements() {
+				for _, ae := range part.kids {
 					a, err := parseAction(ae, g)
 					if err != nil {
 						return nil, fmt.Errorf("synapse %d: %w", syn.ID, err)
@@ -247,16 +243,16 @@ func parseRoot(root *etree.Element) (*Graph, error) {
 					syn.Actions = append(syn.Actions, a)
 				}
 			case "inputs":
-				for _, te := range part.ChildElements() {
-					if te.Tag != "trigger" {
-						return nil, bad("synapse %d: unexpected <%s> in <inputs>", syn.ID, te.Tag)
+				for _, te := range part.kids {
+					if te.tag != "trigger" {
+						return nil, bad("synapse %d: unexpected <%s> in <inputs>", syn.ID, te.tag)
 					}
-					for _, ie := range te.ChildElements() {
-						if kindOf(ie.Tag) == 0 {
-							return nil, bad("synapse %d: unexpected <%s> in <trigger>", syn.ID, ie.Tag)
+					for _, ie := range te.kids {
+						if kindOf(ie.tag) == 0 {
+							return nil, bad("synapse %d: unexpected <%s> in <trigger>", syn.ID, ie.tag)
 						}
-						if ie.SelectAttr("id") == nil {
-							return nil, bad("synapse %d: trigger <%s> has no id", syn.ID, ie.Tag)
+						if !has(ie, "id") {
+							return nil, bad("synapse %d: trigger <%s> has no id", syn.ID, ie.tag)
 						}
 						id, err := atoi(ie, "id", 0)
 						if err != nil {
@@ -266,7 +262,7 @@ func parseRoot(root *etree.Element) (*Graph, error) {
 					}
 				}
 			default:
-				return nil, bad("synapse %d: unexpected <%s>", syn.ID, part.Tag)
+				return nil, bad("synapse %d: unexpected <%s>", syn.ID, part.tag)
 			}
 		}
 		if len(syn.Actions) == 0 {
@@ -299,22 +295,22 @@ func kindOf(tag string) Kind {
 	return 0
 }
 
-func parseAction(ae *etree.Element, g *Graph) (*Action, error) {
-	a := &Action{Kind: kindOf(ae.Tag), Attributes: map[string]string{}}
+func parseAction(ae *xnode, g *Graph) (*Action, error) {
+	a := &Action{Kind: kindOf(ae.tag), Attributes: map[string]string{}}
 	if a.Kind == 0 {
-		return nil, bad("unexpected <%s> in <action_set>", ae.Tag)
+		return nil, bad("unexpected <%s> in <action_set>", ae.tag)
 	}
-	if ae.SelectAttr("id") == nil {
-		return nil, bad("<%s> has no id", ae.Tag)
+	if !has(ae, "id") {
+		return nil, bad("<%s> has no id", ae.tag)
 	}
 	var err error
 	if a.ID, err = atoi(ae, "id", 0); err != nil {
 		return nil, err
 	}
-	a.Operation = ae.SelectAttrValue("operation", "")
-	a.OperationKey = ae.SelectAttrValue("operation_key", "")
-	a.Node = ae.SelectAttrValue("on_node", "")
-	a.NodeUUID = ae.SelectAttrValue("on_node_uuid", "")
+	a.Operation = ae.attrValue("operation")
+	a.OperationKey = ae.attrValue("operation_key")
+	a.Node = ae.attrValue("on_node")
+	a.NodeUUID = ae.attrValue("on_node_uuid")
 	if a.Operation == "" {
 		return nil, bad("action %d has no operation", a.ID)
 	}
@@ -322,30 +318,26 @@ func parseAction(ae *etree.Element, g *Graph) (*Action, error) {
 		return nil, bad("action %d has no operation_key", a.ID)
 	}
 	if a.Kind != Pseudo && a.Node == "" {
-		return nil, bad("%s %d (%s) has no on_node", ae.Tag, a.ID, a.OperationKey)
+		return nil, bad("%s %d (%s) has no on_node", ae.tag, a.ID, a.OperationKey)
 	}
-	for _, c := range ae.ChildElements() {
-		switch c.Tag {
+	for _, c := range ae.kids {
+		switch c.tag {
 		case "primitive":
 			if a.Rsc != nil {
 				return nil, bad("action %d has two <primitive>", a.ID)
 			}
-			a.Rsc = &Primitive{ID: c.SelectAttrValue("id", ""), LongID: c.SelectAttrValue("long-id", ""),
-				Class: c.SelectAttrValue("class", ""), Provider: c.SelectAttrValue("provider", ""), Type: c.SelectAttrValue("type", "")}
+			a.Rsc = &Primitive{ID: c.attrValue("id"), LongID: c.attrValue("long-id"),
+				Class: c.attrValue("class"), Provider: c.attrValue("provider"), Type: c.attrValue("type")}
 			if a.Rsc.ID == "" || a.Rsc.Class == "" || a.Rsc.Type == "" {
 				return nil, bad("action %d: <primitive> needs id, class and type", a.ID)
 			}
 		case "attributes":
-			for _, at := range c.Attr {
-				k := at.Key
-				if at.Space != "" {
-					k = at.Space + ":" + k
-				}
-				a.Attributes[k] = at.Value
+			for _, at := range c.attrs {
+				a.Attributes[at.key] = at.value
 			}
 		case "downed":
-			for _, n := range c.ChildElements() {
-				if id := n.SelectAttrValue("id", ""); id != "" {
+			for _, n := range c.kids {
+				if id := n.attrValue("id"); id != "" {
 					a.Downed = append(a.Downed, id)
 				}
 			}
@@ -420,4 +412,9 @@ func checkAcyclic(g *Graph) error {
 		}
 	}
 	return nil
+}
+
+func has(e *xnode, k string) bool {
+	_, ok := e.attr(k)
+	return ok
 }

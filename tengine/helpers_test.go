@@ -15,7 +15,10 @@ func op(id int, task, rsc, node string, attrs ...string) string {
 	key := rsc + "_" + task + "_0"
 	var b strings.Builder
 	fmt.Fprintf(&b, `<rsc_op id="%d" operation="%s" operation_key="%s" on_node="%s" on_node_uuid="%s">`, id, task, key, node, node)
-	fmt.Fprintf(&b, `<primitive id="%s" class="ocf" provider="heartbeat" type="Dummy"/><attributes CRM_meta_timeout="20000"`, rsc)
+	fmt.Fprintf(&b, `<primitive id="%s" class="ocf" provider="heartbeat" type="Dummy"/><attributes`, rsc)
+	if !strings.Contains(strings.Join(attrs, " "), "CRM_meta_timeout=") {
+		b.WriteString(` CRM_meta_timeout="20000"`)
+	}
 	for _, a := range attrs {
 		k, v, _ := strings.Cut(a, "=")
 		fmt.Fprintf(&b, ` %s="%s"`, k, v)

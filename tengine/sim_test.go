@@ -219,6 +219,7 @@ type simNode struct {
 	writeID  uint64
 	waiting  map[uint64]*pendingExec // write id -> exec to answer after the write
 	lrmWrite map[uint64]bool         // write ids of unsolicited results
+	dcWrites map[uint64]bool         // write ids of the DC's timeout records
 }
 
 // dcDriver is the DC's pipeline (crmd's part on the DC plus tengine).
@@ -333,7 +334,7 @@ func (s *simCluster) start(name string, first bool) {
 	}
 	l := newLRM() // after a crash nothing runs and the history is gone
 	s.lrms[name] = l
-	sn := &simNode{name: name, crm: n, store: s.disks[name], lrm: l, waiting: map[uint64]*pendingExec{}, lrmWrite: map[uint64]bool{}}
+	sn := &simNode{name: name, crm: n, store: s.disks[name], lrm: l, waiting: map[uint64]*pendingExec{}, lrmWrite: map[uint64]bool{}, dcWrites: map[uint64]bool{}}
 	if err := n.SetLRM([]byte(l.xml(name))); err != nil {
 		s.fatalf("set lrm: %v", err)
 	}
@@ -405,7 +406,10 @@ func (s *simCluster) recomputeViews() {
 }
 
 func (s *simCluster) send(m simMsg) {
-	if s.group[m.to] != s.group[m.from] || s.rng.Float64() < s.dropP {
+	// Random loss hits crm messages only (the crm core retries). Action
+	// requests and answers ride the messaging layer, which retransmits
+	// while the link is up: they are lost only to partitions and crashes.
+	if s.group[m.to] != s.group[m.from] || (m.crm != nil && s.rng.Float64() < s.dropP) {
 		return
 	}
 	s.seq++
@@ -462,6 +466,10 @@ func (s *simCluster) sendCRM(name string, ms []crm.Message) {
 
 // reply: a write of this node was answered.
 func (s *simCluster) reply(sn *simNode, r crm.Reply) {
+	if sn.dcWrites[r.ID] {
+		delete(sn.dcWrites, r.ID)
+		return
+	}
 	if sn.lrmWrite[r.ID] {
 		delete(sn.lrmWrite, r.ID)
 		if r.Err == nil {
@@ -650,6 +658,11 @@ func (s *simCluster) pump() {
 		return
 	}
 	r := d.eng.Ready()
+	for _, ev := range r.Events {
+		if !ev.Started && ev.Failed && ev.Result.Status == tengine.StatusTimeout && ev.Action.Rsc != nil {
+			s.recordTimeout(d, ev.Action)
+		}
+	}
 	for _, disp := range r.Dispatch {
 		d.ran = true
 		s.actions++
@@ -673,6 +686,41 @@ func (s *simCluster) pump() {
 		}
 		d.eng = nil
 	}
+}
+
+// recordTimeout: an action the engine timed out is recorded in the
+// target's status as failed with op-status 2 (what Pacemaker's controller
+// does), so the next computation treats the resource as possibly active
+// there instead of starting it elsewhere while it may run. The next
+// computation waits for this write.
+func (s *simCluster) recordTimeout(d *dcDriver, a *tengine.Action) {
+	sn := s.nodes[d.node]
+	rsc := a.Rsc.ID
+	callID := 0
+	for _, e := range sn.crm.CIB().Doc().FindElements(fmt.Sprintf("//node_state[@id='%s']//lrm_resource[@id='%s']/lrm_rsc_op", a.Node, rsc)) {
+		if c, _ := strconv.Atoi(e.SelectAttrValue("call-id", "0")); c > callID {
+			callID = c
+		}
+	}
+	iv := a.Interval.Milliseconds()
+	key := a.TransitionKey(d.transition, "sim")
+	op := func(id string) string {
+		return fmt.Sprintf(`<lrm_rsc_op id="%s" operation_key="%s" operation="%s" crm-feature-set="3.19.0" transition-key="%s" transition-magic="2:1;%s" exit-reason="timed out" on_node="%s" call-id="%d" rc-code="1" op-status="2" interval="%d" last-rc-change="%d" exec-time="0" queue-time="0" op-digest="%s"/>`,
+			id, a.OperationKey, a.Operation, key, key, a.Node, callID+1, iv, s.now.Unix(), pengine.OpDigest(a.Attributes, iv))
+	}
+	last := rsc + "_last_0"
+	if iv > 0 {
+		last = fmt.Sprintf("%s_monitor_%d", rsc, iv)
+	}
+	x := fmt.Sprintf(`<lrm_resource id="%s" class="%s" provider="%s" type="%s">%s%s</lrm_resource>`, rsc, a.Rsc.Class, a.Rsc.Provider, a.Rsc.Type, op(rsc+"_last_failure_0"), op(last))
+	sn.writeID++
+	req := cib.Request{Op: cib.OpModify, XPath: fmt.Sprintf("/cib/status/node_state[@id='%s']/lrm/lrm_resources", a.Node), XML: []byte(x), Client: "crmd-te"}
+	if err := sn.crm.Write(s.now, sn.writeID, req); err != nil {
+		s.fatalf("write: %v", err)
+	}
+	sn.dcWrites[sn.writeID] = true
+	s.logf("%s records the timeout of %s on %s", d.node, a.OperationKey, a.Node)
+	s.drain(d.node)
 }
 
 // driveDC runs the DC's pipeline once per tick.
@@ -710,7 +758,7 @@ func (s *simCluster) driveDC() {
 		s.pump()
 		return
 	}
-	if !d.needed || s.now.Sub(d.neededAt) < simDebounce {
+	if !d.needed || s.now.Sub(d.neededAt) < simDebounce || len(s.nodes[d.node].dcWrites) > 0 {
 		return
 	}
 	d.needed = false
@@ -897,7 +945,7 @@ func (s *simCluster) converged() bool {
 	v := s.nodes[d.node].crm.Version()
 	for _, n := range s.names {
 		sn := s.nodes[n]
-		if len(sn.waiting) > 0 || len(sn.lrmWrite) > 0 || sn.crm.Version() != v {
+		if len(sn.waiting) > 0 || len(sn.lrmWrite) > 0 || len(sn.dcWrites) > 0 || sn.crm.Version() != v {
 			return false
 		}
 	}

@@ -56,6 +56,7 @@ func ocfRoot(t *testing.T) string {
 // the CIB from a file, the OCF environment from the resource's
 // configuration, the agent's exit code as crm_resource's.
 func TestForceAgentSystole(t *testing.T) {
+	t.Parallel()
 	root := ocfRoot(t)
 	tmp := t.TempDir()
 	env := []string{"CIB_file=" + fixture(t, "agents.xml"), "OCF_ROOT=" + root, "HA_RSCTMP=" + tmp}
@@ -114,6 +115,7 @@ func TestForceAgentSystole(t *testing.T) {
 // TestAgentListing lists standards, providers and agents and shows
 // meta-data, without a CIB.
 func TestAgentListing(t *testing.T) {
+	t.Parallel()
 	root := ocfRoot(t)
 	env := []string{"OCF_ROOT=" + root}
 	r := runTool(t, env, "--list-agents", "ocf:systole")
@@ -147,6 +149,7 @@ func TestAgentListing(t *testing.T) {
 // TestForceAgentDebian runs resource-agents' ocf:heartbeat:Dummy, when
 // installed, unmodified.
 func TestForceAgentDebian(t *testing.T) {
+	t.Parallel()
 	const agent = "/usr/lib/ocf/resource.d/heartbeat/Dummy"
 	if _, err := os.Stat(agent); err != nil {
 		t.Skip("resource-agents not installed:", err)
@@ -176,6 +179,7 @@ func TestForceAgentDebian(t *testing.T) {
 // --provider, --agent), with --option parameters, no CIB_file and no
 // daemon; --option also overrides a CIB resource's parameter.
 func TestAgentWithoutCIB(t *testing.T) {
+	t.Parallel()
 	root := ocfRoot(t)
 	tmp := t.TempDir()
 	env := []string{"OCF_ROOT=" + root, "HA_RSCTMP=" + tmp, "CIB_socket=" + filepath.Join(tmp, "nothing.sock")}

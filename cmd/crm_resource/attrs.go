@@ -122,7 +122,39 @@ func (r *runner) runSetParam() error {
 	if err != nil {
 		return err
 	}
+	e = r.attrTarget(e, st, name, "update")
 	return r.setParamOn(e, st, name, r.o.value, r.o.setName, r.o.nvpair, !r.o.quiet)
+}
+
+// attrTarget is Pacemaker's find_matching_attr_resources (without
+// --recursive): unless --force, an attribute of a cloned primitive that
+// the primitive does not have goes to its clone, and one of a clone that
+// its primitive has goes to the primitive; both are announced.
+func (r *runner) attrTarget(e *etree.Element, st, name, cmd string) *etree.Element {
+	if r.o.force {
+		return e
+	}
+	id := e.SelectAttrValue("id", "")
+	if p := e.Parent(); p != nil && (p.Tag == "clone" || p.Tag == "master") {
+		if len(r.findAttr(e, st, name)) == 0 {
+			r.infof("Performing %s of '%s' on '%s', the parent of '%s'", cmd, name, p.SelectAttrValue("id", ""), id)
+			return p
+		}
+		return e
+	}
+	if e.Tag == "clone" || e.Tag == "master" {
+		for _, ch := range e.ChildElements() {
+			if ch.Tag != "primitive" {
+				continue
+			}
+			if len(r.findAttr(ch, st, name)) > 0 {
+				r.infof("A value for '%s' already exists in child '%s', performing %s on that instead of '%s'", name, ch.SelectAttrValue("id", ""), cmd, id)
+				return ch
+			}
+			break
+		}
+	}
+	return e
 }
 
 // setParamOn sets name=value in a set of type st of the resource element
@@ -185,6 +217,7 @@ func (r *runner) runDeleteParam() error {
 	if err != nil {
 		return err
 	}
+	e = r.attrTarget(e, st, name, "delete")
 	id := e.SelectAttrValue("id", "")
 	found := r.findAttr(e, st, name)
 	if len(found) > 1 && !r.o.force {

@@ -111,6 +111,7 @@ func golden(t *testing.T, name, got string) {
 
 // TestOfflineQueries runs the read-only commands on a CIB file.
 func TestOfflineQueries(t *testing.T) {
+	t.Parallel()
 	f := fixture(t, "cluster.xml")
 	env := []string{"CIB_file=" + f}
 	before, _ := os.ReadFile(f)
@@ -161,19 +162,22 @@ func TestOfflineQueries(t *testing.T) {
 		{"restart-file", []string{"--restart", "-r", "d1"}, 69, "", "crm_resource: --restart needs the running cluster (CIB_file names a file, which has no controller)\n"},
 		{"no-file", []string{"-L"}, -1, "", ""},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			e := env
-			if tc.code == -1 {
-				e = []string{"CIB_file=" + filepath.Join(t.TempDir(), "missing.xml")}
-				tc.code = 66
-			}
-			r := runTool(t, e, tc.args...)
-			if r.code != tc.code || (tc.out != "" || r.code == 0) && r.out != tc.out || tc.errs != "" && r.errout != tc.errs {
-				t.Errorf("crm_resource %s: exit %d, want %d\nstdout:\n%s\nwant:\n%s\nstderr:\n%s\nwant:\n%s", strings.Join(tc.args, " "), r.code, tc.code, r.out, tc.out, r.errout, tc.errs)
-			}
-		})
-	}
+	t.Run("group", func(t *testing.T) {
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				e := env
+				if tc.code == -1 {
+					e = []string{"CIB_file=" + filepath.Join(t.TempDir(), "missing.xml")}
+					tc.code = 66
+				}
+				r := runTool(t, e, tc.args...)
+				if r.code != tc.code || (tc.out != "" || r.code == 0) && r.out != tc.out || tc.errs != "" && r.errout != tc.errs {
+					t.Errorf("crm_resource %s: exit %d, want %d\nstdout:\n%s\nwant:\n%s\nstderr:\n%s\nwant:\n%s", strings.Join(tc.args, " "), r.code, tc.code, r.out, tc.out, r.errout, tc.errs)
+				}
+			})
+		}
+	})
 	if after, _ := os.ReadFile(f); !bytes.Equal(before, after) {
 		t.Error("a read-only or refused command changed the CIB file")
 	}
@@ -182,6 +186,7 @@ func TestOfflineQueries(t *testing.T) {
 // TestOfflineLocation moves, bans and clears on a CIB file and compares
 // the constraints section with golden snippets after each step.
 func TestOfflineLocation(t *testing.T) {
+	t.Parallel()
 	f := fixture(t, "cluster.xml")
 	env := []string{"CIB_file=" + f}
 	steps := []struct {
@@ -257,14 +262,27 @@ func TestLifetime(t *testing.T) {
 	if code != 0 || out != "" {
 		t.Errorf("clear -e of a live ban: %d %q", code, out)
 	}
+	if code, _, errs := runAt(now, "-U"); code != 64 || errs != "crm_resource: Must supply a resource id with -r\n" {
+		t.Errorf("-U without -r: %d %q", code, errs)
+	}
+	code, out, _ = runAt(now.Add(2*time.Hour), "-U", "--expired")
+	if code != 0 || out != "" {
+		t.Errorf("clear -e of every resource, nothing expired: %d %q", code, out)
+	}
 	if s := section(t, f, "constraints"); strings.Contains(s, "cli-prefer-d1") || !strings.Contains(s, "cli-ban-g1-on-n1") {
 		t.Errorf("after -U -e:\n%s", s)
+	}
+	// 31 days later the ban has expired too; -U -e without -r finds it
+	code, out, _ = runAt(now.AddDate(0, 0, 31), "-U", "-e")
+	if code != 0 || out != "Removing constraint: cli-ban-g1-on-n1\n" {
+		t.Errorf("clear -e of every resource: %d %q", code, out)
 	}
 }
 
 // TestOfflineParameters sets, gets and deletes instance, meta and
 // utilization attributes on a CIB file.
 func TestOfflineParameters(t *testing.T) {
+	t.Parallel()
 	f := fixture(t, "cluster.xml")
 	env := []string{"CIB_file=" + f}
 	steps := []struct {
@@ -284,6 +302,13 @@ func TestOfflineParameters(t *testing.T) {
 		{[]string{"-r", "d1", "-g", "fake"}, 105, ""},
 		{[]string{"-r", "d5", "-m", "-d", "target-role", "-Q"}, 0, ""},
 		{[]string{"-r", "d1", "-p", "x"}, 64, ""},
+		{[]string{"-r", "d4", "-m", "-p", "target-role", "-v", "Stopped"}, 0, "Performing update of 'target-role' on 'c1', the parent of 'd4'\n" +
+			"Set 'c1' option: id=c1-meta_attributes-target-role set=c1-meta_attributes name=target-role value=Stopped\n"},
+		{[]string{"-r", "d4", "-p", "fake", "-v", "x", "--force"}, 0, "Set 'd4' option: id=d4-instance_attributes-fake set=d4-instance_attributes name=fake value=x\n"},
+		{[]string{"-r", "c1", "-p", "fake", "-v", "y"}, 0, "A value for 'fake' already exists in child 'd4', performing update on that instead of 'c1'\n" +
+			"Set 'd4' option: id=d4-instance_attributes-fake name=fake value=y\n"},
+		{[]string{"-r", "d4", "-m", "-d", "target-role"}, 0, "Performing delete of 'target-role' on 'c1', the parent of 'd4'\n" +
+			"Deleted 'c1' option: id=c1-meta_attributes-target-role name=target-role\n"},
 		{[]string{"-r", "nope", "-p", "x", "-v", "1"}, 105, ""},
 	}
 	for _, st := range steps {
@@ -312,6 +337,7 @@ func TestOfflineParameters(t *testing.T) {
 // TestOfflineCleanup forgets failures (-C) and whole histories (-R) in
 // the status section of a CIB file.
 func TestOfflineCleanup(t *testing.T) {
+	t.Parallel()
 	f := fixture(t, "cluster.xml")
 	env := []string{"CIB_file=" + f}
 	r := runTool(t, env, "-Y", "-r", "bad")
@@ -366,6 +392,7 @@ func TestOfflineCleanup(t *testing.T) {
 
 // TestWhy compares -Y with golden output.
 func TestWhy(t *testing.T) {
+	t.Parallel()
 	f := fixture(t, "cluster.xml")
 	env := []string{"CIB_file=" + f}
 	for _, args := range [][]string{{"-Y", "-r", "d1"}, {"-Y", "-r", "d5"}, {"-Y", "-r", "bad"}, {"-Y"}, {"-Y", "-r", "c1", "-N", "n3"}} {
@@ -386,6 +413,7 @@ func TestWhy(t *testing.T) {
 // TestOfflinePromoted: --promoted limits -M/-B to the Promoted role, and
 // -B without -N on a promotable clone bans the node where it is promoted.
 func TestOfflinePromoted(t *testing.T) {
+	t.Parallel()
 	f := fixture(t, "promotable.xml")
 	env := []string{"CIB_file=" + f}
 	steps := []struct {

@@ -215,6 +215,7 @@ func TestLiveCleanup(t *testing.T) {
 
 // TestLiveUnreachable: no service on the socket.
 func TestLiveUnreachable(t *testing.T) {
+	t.Parallel()
 	sock := filepath.Join(t.TempDir(), "none.sock")
 	r := runTool(t, []string{"CIB_socket=" + sock}, "-L")
 	if r.code != 102 || !strings.Contains(r.errout, "cannot reach the CIB service at "+sock) {

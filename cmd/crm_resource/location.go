@@ -383,14 +383,17 @@ func expired(loc *etree.Element, now int64) bool {
 }
 
 // runClear is -U: remove cli-prefer-RSC and cli-ban-RSC-on-* (only those
-// naming -N with -N; only expired ones with -e).
+// naming -N with -N; only expired ones with -e, of every resource when
+// -e comes without -r).
 func (r *runner) runClear() error {
 	s, err := r.read()
 	if err != nil {
 		return err
 	}
-	if _, _, err := r.resource(s); err != nil {
-		return err
+	if r.o.rsc != "" {
+		if _, _, err := r.resource(s); err != nil {
+			return err
+		}
 	}
 	if _, err := r.checkNode(s); err != nil {
 		return err
@@ -398,7 +401,11 @@ func (r *runner) runClear() error {
 	var drop []string
 	now := r.o.now().Unix()
 	for _, loc := range constraintsOf(s) {
-		ok, node := cliConstraint(loc, baseID(r.o.rsc))
+		rsc := baseID(r.o.rsc)
+		if rsc == "" {
+			rsc = loc.SelectAttrValue("rsc", "")
+		}
+		ok, node := cliConstraint(loc, rsc)
 		if !ok {
 			continue
 		}

@@ -219,6 +219,9 @@ func (r *runner) dispatch() error {
 		}
 		return client.UsageError(tool, "--agent goes with --force-start, --force-stop, --force-check or --validate")
 	}
+	if c == "clear" && r.o.expired && r.o.rsc == "" {
+		return r.runClear() // every resource's expired constraints
+	}
 	// everything else acts on one resource
 	if r.o.rsc == "" {
 		return &client.CLIError{Code: client.ExitUsage, Msg: tool + ": Must supply a resource id with -r"}

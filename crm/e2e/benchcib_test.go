@@ -54,8 +54,18 @@ func TestBenchCIB(t *testing.T) {
 	a, b := reps[0], reps[1]
 	t.Logf("DC %s; writing on %s, watching %s", dc, a.name, b.name)
 
-	// X: sequential cibadmin processes
+	// the floor of X: starting the cibadmin process alone (--help)
 	start := time.Now()
+	for range 50 {
+		if out, err := exec.Command(cibadminBin, "--help").CombinedOutput(); err != nil {
+			t.Fatalf("cibadmin --help: %v\n%s", err, out)
+		}
+	}
+	floor := time.Since(start) / 50
+	t.Logf("cibadmin --help (process start, no CIB access): %.2f ms each, so at most %.0f writes/s with one process per write", ms3(floor), 1/floor.Seconds())
+
+	// X: sequential cibadmin processes
+	start = time.Now()
 	for i := range writes {
 		x := fmt.Sprintf(`<primitive id="c%d" class="ocf" provider="heartbeat" type="Dummy"/>`, i)
 		cmd := exec.Command(cibadminBin, "-C", "-o", "resources", "-X", x)

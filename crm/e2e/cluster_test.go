@@ -121,7 +121,13 @@ func (m *member) startStack() {
 		"--node", m.name, "--log-level", "warn")
 	m.memd = m.node.Start(t, membershipBin, "--config", filepath.Join(m.dir, "ha.cf"), "--run-dir", m.dir,
 		"--state-dir", filepath.Join(m.dir, "membership-state"), "--node", m.name, "--log-level", "warn")
-	m.crmd = m.node.Start(t, crmdBin, "--node", m.name, "--run-dir", m.dir,
+	m.startCrmd()
+}
+
+// startCrmd starts m's crmd alone (again after crmd.Kill: messagingd and
+// membershipd keep running, so the membership view does not change).
+func (m *member) startCrmd() {
+	m.crmd = m.node.Start(m.t, crmdBin, "--node", m.name, "--run-dir", m.dir,
 		"--state-dir", filepath.Join(m.dir, "crm-state"), "--log-level", logLevel())
 }
 
@@ -316,4 +322,66 @@ func waitFor(t testing.TB, within time.Duration, what string, cond func() bool) 
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// TestCrmdRestartAlone: crmd alone is killed and restarted while
+// messagingd and membershipd keep running (so membership hands it the same
+// view number): first a replica's, then the DC's. Each time the cluster
+// agrees on one DC again and a cibadmin write through the restarted node
+// is on every node.
+func TestCrmdRestartAlone(t *testing.T) {
+	ms := startCluster(t, 3)
+	dc := waitDC(t, ms, 30*time.Second)
+	var replica, dcm *member
+	for _, m := range ms {
+		if m.name == dc {
+			dcm = m
+		} else if replica == nil {
+			replica = m
+		}
+	}
+	for i, m := range []*member{replica, dcm} {
+		before := viewNumbers(m.crmd.Output())
+		m.crmd.Kill()
+		m.startCrmd()
+		id := fmt.Sprintf("restart-%d", i)
+		var out string
+		var err error
+		waitFor(t, 30*time.Second, "a write through "+m.name+"'s restarted crmd", func() bool {
+			out, err = cibadmin(t, m.socket(), "-C", "-o", "resources", "-X",
+				fmt.Sprintf(`<primitive id="%s" class="ocf" provider="heartbeat" type="Dummy"/>`, id))
+			return err == nil || strings.Contains(out, "exists")
+		})
+		for _, o := range ms {
+			if out, err := cibadmin(t, o.socket(), "-Q", "-A", fmt.Sprintf("//primitive[@id='%s']", id)); err != nil || !strings.Contains(out, id) {
+				t.Errorf("%s: %s missing after %s's crmd restarted: %v\n%s", o.name, id, m.name, err, out)
+			}
+		}
+		var agreed string
+		waitFor(t, 30*time.Second, "one DC after "+m.name+"'s crmd restarted", func() bool {
+			agreed = agreedDC(ms)
+			return agreed != ""
+		})
+		after := viewNumbers(m.crmd.Output())
+		if len(before) == 0 || len(after) == 0 || after[0] != before[len(before)-1] {
+			t.Errorf("%s: views before the restart %v, after %v: want the same view number again", m.name, before, after)
+		}
+		t.Logf("restarted %s's crmd (was DC: %v) in view %v; DC now %s", m.name, m == dcm, after, agreed)
+	}
+}
+
+// viewNumbers returns the view numbers a crmd logged, in order.
+func viewNumbers(log string) []string {
+	var out []string
+	for _, line := range strings.Split(log, "\n") {
+		if !strings.Contains(line, "msg=view ") {
+			continue
+		}
+		for _, f := range strings.Fields(line) {
+			if v, ok := strings.CutPrefix(f, "number="); ok {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
 }

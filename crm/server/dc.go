@@ -64,49 +64,63 @@ var (
 // unexpected reports whether a persisted patch is anything but the
 // records of the running transition's actions.
 func (e *expectations) unexpected(p *cib.Patch) bool {
+	_, bad := e.firstUnexpected(p)
+	return bad
+}
+
+// firstUnexpected returns the first change that is not an expected record.
+func (e *expectations) firstUnexpected(p *cib.Patch) (cib.Change, bool) {
 	for _, c := range p.Changes {
-		m := nodeStatePath.FindStringSubmatch(c.Path)
-		if m == nil {
+		if e.changeUnexpected(c) {
+			return c, true
+		}
+	}
+	return cib.Change{}, false
+}
+
+// changeUnexpected reports whether one change is not an expected record.
+func (e *expectations) changeUnexpected(c cib.Change) bool {
+	m := nodeStatePath.FindStringSubmatch(c.Path)
+	if m == nil {
+		return true
+	}
+	node, rest := m[1], m[2]
+	underLRM := strings.HasPrefix(rest, "/lrm")
+	switch c.Op {
+	case cib.ChangeCreate:
+		if c.Element == nil || !underLRM && !(rest == "" && c.Element.Tag == "lrm") {
 			return true
 		}
-		node, rest := m[1], m[2]
-		underLRM := strings.HasPrefix(rest, "/lrm")
-		switch c.Op {
-		case cib.ChangeCreate:
-			if c.Element == nil || !underLRM && !(rest == "" && c.Element.Tag == "lrm") {
-				return true
-			}
-			ops := c.Element.FindElements(".//lrm_rsc_op")
-			if c.Element.Tag == "lrm_rsc_op" {
-				ops = append(ops, c.Element)
-			}
-			if len(ops) == 0 && !e.pending(node) {
-				return true
-			}
-			for _, op := range ops {
-				if e.keys[node][op.SelectAttrValue("transition-key", "")] == 0 {
-					return true
-				}
-			}
-		case cib.ChangeModify:
-			if !underLRM || c.Element == nil {
-				return true
-			}
-			if c.Element.Tag == "lrm_rsc_op" || strings.Contains(rest, "/lrm_rsc_op[") {
-				if e.keys[node][c.Element.SelectAttrValue("transition-key", "")] == 0 {
-					return true
-				}
-			} else if !e.pending(node) {
-				return true
-			}
-		case cib.ChangeDelete:
-			rm := rscPath.FindStringSubmatch(rest)
-			if !underLRM || rm == nil || e.dels[node][rm[1]] == 0 {
-				return true
-			}
-		default:
+		ops := c.Element.FindElements(".//lrm_rsc_op")
+		if c.Element.Tag == "lrm_rsc_op" {
+			ops = append(ops, c.Element)
+		}
+		if len(ops) == 0 && !e.pending(node) {
 			return true
 		}
+		for _, op := range ops {
+			if e.keys[node][op.SelectAttrValue("transition-key", "")] == 0 {
+				return true
+			}
+		}
+	case cib.ChangeModify:
+		if !underLRM || c.Element == nil {
+			return true
+		}
+		if c.Element.Tag == "lrm_rsc_op" || strings.Contains(rest, "/lrm_rsc_op[") {
+			if e.keys[node][c.Element.SelectAttrValue("transition-key", "")] == 0 {
+				return true
+			}
+		} else if !e.pending(node) {
+			return true
+		}
+	case cib.ChangeDelete:
+		rm := rscPath.FindStringSubmatch(rest)
+		if !underLRM || rm == nil || e.dels[node][rm[1]] == 0 {
+			return true
+		}
+	default:
+		return true
 	}
 	return false
 }
@@ -118,7 +132,12 @@ func (s *Server) classify(entries []cib.Entry) {
 		return
 	}
 	for _, en := range entries {
-		if en.Patch == nil || s.expect.unexpected(en.Patch) {
+		if en.Patch == nil {
+			s.trigger("full CIB copy")
+			return
+		}
+		if c, bad := s.expect.firstUnexpected(en.Patch); bad {
+			s.log.Debug("unexpected CIB change", "op", c.Op, "path", c.Path)
 			s.trigger("cib change")
 			return
 		}

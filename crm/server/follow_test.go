@@ -84,7 +84,8 @@ func (f *fakeDaemons) WatchViews(_ *membershipv1.WatchViewsRequest, s grpc.Serve
 }
 
 func TestFollowersReconnectAndFeedTheLoop(t *testing.T) {
-	vote := crm.Message{Type: crm.MsgVote, View: 2, Members: []string{"n1", "n2"}}
+	// n2's vote knows n1's incarnation (crm.Config.Incarnation below)
+	vote := crm.Message{Type: crm.MsgVote, View: 2, Members: []string{"n1", "n2"}, Incs: []uint64{5, 7}}
 	f := &fakeDaemons{
 		firstViews: []*membershipv1.View{{Number: 0}, {Number: 1, Members: []string{"n1"}, Quorum: false}},
 		views:      []*membershipv1.View{{Number: 2, Members: []string{"n2", "n1"}, Quorum: true}},
@@ -114,7 +115,9 @@ func TestFollowersReconnectAndFeedTheLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer mem.Close()
-	s, err := New(crm.DefaultConfig("n1"), cib.NewMemStore(10), Messaging{C: mc}, Config{Tick: 10 * time.Millisecond, Logger: testLogger("n1")})
+	core := crm.DefaultConfig("n1")
+	core.Incarnation = 5
+	s, err := New(core, cib.NewMemStore(10), Messaging{C: mc}, Config{Tick: 10 * time.Millisecond, Logger: testLogger("n1")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,16 +144,24 @@ func TestFollowersReconnectAndFeedTheLoop(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	f.mu.Lock()
+	// the sender goroutine sends the vote asynchronously: wait for it
 	var votes int
-	for _, r := range f.sent {
-		if r.Channel != Channel {
-			t.Errorf("sent on channel %q", r.Channel)
+	for votes == 0 && ctx.Err() == nil {
+		f.mu.Lock()
+		for _, r := range f.sent {
+			if r.Channel != Channel {
+				t.Errorf("sent on channel %q", r.Channel)
+			}
+			if m, err := crm.Decode(r.Payload); err == nil && m.Type == crm.MsgVote && m.View == 2 {
+				votes++
+			}
 		}
-		if m, err := crm.Decode(r.Payload); err == nil && m.Type == crm.MsgVote && m.View == 2 {
-			votes++
+		f.mu.Unlock()
+		if votes == 0 {
+			time.Sleep(10 * time.Millisecond)
 		}
 	}
+	f.mu.Lock()
 	if f.subs < 2 || f.watches < 2 {
 		t.Errorf("followers did not reconnect: %d subscriptions, %d watches", f.subs, f.watches)
 	}

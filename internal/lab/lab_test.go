@@ -15,7 +15,7 @@ func udpReaches(t *testing.T, a, b *Node) bool {
 	if _, err := exec.LookPath("socat"); err != nil {
 		t.Skip("socat missing")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
 	defer cancel()
 	recv := b.Command(ctx, "socat", "-u", "UDP-RECV:9999", "STDOUT")
 	var out strings.Builder
@@ -23,8 +23,8 @@ func udpReaches(t *testing.T, a, b *Node) bool {
 	if err := recv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond)
-	for range 5 {
+	time.Sleep(300 * time.Millisecond) // socat binds (slow on a loaded machine)
+	for range 8 {
 		send := a.Command(context.Background(), "socat", "-u", "STDIN", "UDP-SENDTO:"+b.Addr4.Addr().String()+":9999")
 		send.Stdin = strings.NewReader("probe\n")
 		_ = send.Run()

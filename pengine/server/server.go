@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -92,9 +93,11 @@ func (s *Server) compute(data []byte, cfg pengine.Config) (res *pengine.Result, 
 			err = fmt.Errorf("%w: scheduler panic: %v", ErrInternal, r)
 		}
 	}()
-	// ParseInput's strings point into data; the request is ours alone
-	// and is not modified afterwards.
-	in, err := pengine.ParseInput(data)
+	// ParseInput's strings point into its input, and the result's strings
+	// (summary, status) into them; gRPC may recycle the request's buffer
+	// once the handler returned, before the response is marshalled, so
+	// the computation gets its own copy.
+	in, err := pengine.ParseInput(bytes.Clone(data))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadCIB, err)
 	}

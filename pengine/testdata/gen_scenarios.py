@@ -306,6 +306,21 @@ S["migrate-from-failed-recovers"] = cib(N2, [prim("vm", meta={"allow-migrate": "
 S["cloned-group-clone-ordered-meta"] = cib(N2, [clone("g-clone", group("g", [prim("g1"), prim("g2")]), {"ordered": "false", "interleave": "false"})], "",
                                            {"node1": running("g1", 10) + stopped("g2", 2), "node2": running("g1", 10) + stopped("g2", 2)})
 
+S["clone-notify-lists"] = cib(N3, [clone("n-clone", prim("n", typ="Stateful", ops=STF_OPS), {"promotable": "true", "notify": "true"})],
+                              '<rsc_location id="l1" rsc="n-clone" node="node3" score="-INFINITY"/>',
+                              {"node1": (lrm("n", [op("n", "start", call=10, digest=EMPTY), op("n", "promote", call=12, digest=EMPTY)], typ="Stateful"), {"master-n": "10"}),
+                               "node2": (stopped("n", typ="Stateful"), {"master-n": "5"}),
+                               "node3": lrm("n", [op("n", "start", call=10, digest=EMPTY)], typ="Stateful")})
+
+S["clone-blocked-instance-dependent-stops"] = cib(N2, [prim("svc"), clone("t-clone", prim("t", ops=[("monitor", "10s", {"on-fail": "block"})]))],
+                                                  '<rsc_colocation id="c1" rsc="svc" with-rsc="t-clone" score="INFINITY"/><rsc_location id="l1" rsc="t-clone" node="node2" score="-INFINITY"/>',
+                                                  {"node1": running("svc", 30) + lrm("t", [op("t", "start", call=10), op("t", "monitor", 10000, rc=1, call=11)]),
+                                                   "node2": stopped("svc", 2) + stopped("t")})
+
+S["clone-role-ignored-not-promotable"] = cib(N2, [prim("ip"), clone("h-clone", prim("h"))],
+                                             '<rsc_colocation id="c1" rsc="ip" with-rsc="h-clone" with-rsc-role="Promoted" score="INFINITY"/>',
+                                             {"node1": running("ip", 30) + running("h"), "node2": stopped("ip", 2) + running("h")})
+
 
 def main():
     for name, xml in sorted(S.items()):
