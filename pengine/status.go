@@ -59,7 +59,10 @@ func (s *sched) unpackStatus() {
 			if n == nil || done[n] {
 				continue
 			}
-			if !all && !s.fencingEnabled && !n.Online {
+			// Pacemaker's unpack_node_history: without fencing, the
+			// history of an offline node is never unpacked (what ran
+			// there is assumed stopped), in either pass.
+			if !s.fencingEnabled && !n.Online {
 				continue
 			}
 			done[n] = true

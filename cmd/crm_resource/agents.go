@@ -375,7 +375,12 @@ func (r *runner) execAgent(option, action string, agent lrm.Resource, params, me
 		if err != nil {
 			return err
 		}
-		res = p.Exec(context.Background(), cmd)
+		if err := p.Check(agent); errors.Is(err, lrm.ErrUnknownProvider) {
+			// no such provider directory: the agent is not installed
+			res = lrm.ExecResult{RC: lrm.RCErrInstalled, Status: lrm.StatusNotInstalled, ExitReason: err.Error()}
+		} else {
+			res = p.Exec(context.Background(), cmd)
+		}
 	default:
 		return &client.CLIError{Code: client.ExitUnimplemented, Msg: fmt.Sprintf("%s: --%s does not run %s agents (use stonith_admin)", tool, option, agent.Class)}
 	}

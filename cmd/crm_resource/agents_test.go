@@ -194,6 +194,10 @@ func TestAgentWithoutCIB(t *testing.T) {
 	if r.code != 7 || r.out != "Operation monitor for other (ocf:systole:Dummy) returned: 'not running' (7)\n" {
 		t.Fatalf("check: %+v", r)
 	}
+	r = runTool(t, env, "--force-check", "--class", "ocf", "--provider", "nobody", "--agent", "Dummy")
+	if r.code != 5 || !strings.HasPrefix(r.out, "Operation monitor (ocf:nobody:Dummy) failed: 'not installed' (5)\n") {
+		t.Errorf("unknown provider: %+v", r)
+	}
 	if r = runTool(t, env, "--validate", "--agent", "Dummy"); r.code != 64 {
 		t.Errorf("no class: %+v", r)
 	}

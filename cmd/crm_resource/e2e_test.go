@@ -132,6 +132,13 @@ func TestOfflineQueries(t *testing.T) {
 			"  * d5\t(ocf:heartbeat:Dummy):\t Stopped (disabled)\n" +
 			"  * bad\t(ocf:heartbeat:Dummy):\t Stopped\n", ""},
 		{"list-raw", []string{"--list-raw"}, 0, "d1\nd2\nd3\nd4:0\nd4:1\nd5\nbad\n", ""},
+		{"list-operations", []string{"-O", "-r", "g1", "-N", "n2"}, 0,
+			"d2\t(ocf:heartbeat:Dummy):\t Started: d2_start_0 (node=n2, call=20, rc=0, last-rc-change=Sun Nov 22 04:48:20 2026, exec=10ms): complete\n" +
+				"d3\t(ocf:heartbeat:Dummy):\t Started: d3_start_0 (node=n2, call=21, rc=0, last-rc-change=Sun Nov 22 04:48:20 2026, exec=10ms): complete\n", ""},
+		{"list-all-operations", []string{"--list-all-operations", "-r", "bad"}, 0,
+			"bad\t(ocf:heartbeat:Dummy):\t Stopped: bad_start_0 (node=n1, call=12, rc=1, last-rc-change=Sun Nov 22 04:48:20 2026, exec=10ms): complete\n" +
+				"bad\t(ocf:heartbeat:Dummy):\t Stopped: bad_stop_0 (node=n1, call=13, rc=0, last-rc-change=Sun Nov 22 04:48:20 2026, exec=10ms): complete\n", ""},
+		{"list-operations-stopped", []string{"-O", "-r", "d5"}, 105, "", ""},
 		{"locate", []string{"-W", "-r", "d1"}, 0, "resource d1 is running on: n1\n", ""},
 		{"locate-group", []string{"--locate", "-r", "g1"}, 0, "resource g1 is running on: n2\n", ""},
 		{"locate-clone", []string{"-W", "-r", "c1"}, 0, "resource c1 is running on: n1\nresource c1 is running on: n2\n", ""},

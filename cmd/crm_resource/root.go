@@ -25,6 +25,7 @@ const tool = "crm_resource"
 type options struct {
 	// commands
 	list, listRaw, locate, queryXML, queryXMLRaw, constraints, why bool
+	listOps, listAllOps                                            bool
 	move, ban, clear, cleanup, refresh, restart, wait, deleteRsc   bool
 	getParam, setParam, delParam                                   string
 	forceStart, forceStop, forceCheck, validate                    bool
@@ -59,6 +60,8 @@ func (o *options) AddFlags(fs *pflag.FlagSet) {
 	// queries
 	fs.BoolVarP(&o.list, "list", "L", false, "list all cluster resources with their status")
 	fs.BoolVarP(&o.listRaw, "list-raw", "l", false, "list the ids of all instantiated resources (individual members rather than groups etc.)")
+	fs.BoolVarP(&o.listOps, "list-operations", "O", false, "list the operation history of active resources (-r, -N filter)")
+	fs.BoolVarP(&o.listAllOps, "list-all-operations", "o", false, "list the operation history of every resource (-r, -N filter)")
 	fs.BoolVarP(&o.locate, "locate", "W", false, "show the node(s) running the resource")
 	fs.BoolVarP(&o.queryXML, "query-xml", "q", false, "show the XML configuration of the resource")
 	fs.BoolVarP(&o.queryXMLRaw, "query-xml-raw", "w", false, "show the XML configuration of the resource (same as -q: Systole has no templates)")
@@ -119,7 +122,7 @@ func newRootCommand(o *options) *cobra.Command {
 crm_resource does. With CIB_file=FILE in the environment it works on that
 file; otherwise on the local crmd (CIB_socket, default ` + client.DefaultSocket + `).
 
-Commands (one at a time): -L -l -W -q -w -a -Y -g -p -d -M -B -U -C -R -D
+Commands (one at a time): -L -l -O -o -W -q -w -a -Y -g -p -d -M -B -U -C -R -D
 --restart --wait --force-start --force-stop --force-check --validate
 --list-agents --list-ocf-providers --list-standards --show-metadata.`,
 		Example: `  crm_resource -L
@@ -164,7 +167,7 @@ func (r *runner) changed(name string) bool { return r.cmd.Flags().Changed(name) 
 // command returns the one command given.
 func (r *runner) command() (string, error) {
 	var cmds []string
-	for _, name := range []string{"list", "list-raw", "locate", "query-xml", "query-xml-raw", "constraints", "why",
+	for _, name := range []string{"list", "list-raw", "list-operations", "list-all-operations", "locate", "query-xml", "query-xml-raw", "constraints", "why",
 		"get-parameter", "set-parameter", "delete-parameter", "move", "ban", "clear", "cleanup", "refresh",
 		"restart", "wait", "delete", "force-start", "force-stop", "force-check", "validate",
 		"list-agents", "list-ocf-providers", "list-standards", "show-metadata"} {
@@ -199,6 +202,8 @@ func (r *runner) dispatch() error {
 		return r.runList()
 	case "list-raw":
 		return r.runListRaw()
+	case "list-operations", "list-all-operations":
+		return r.runListOps(c == "list-all-operations")
 	case "wait":
 		return r.runWait()
 	case "cleanup", "refresh":

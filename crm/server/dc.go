@@ -397,7 +397,15 @@ func (s *Server) ensureNodes(ctx context.Context, members []string) error {
 // compute sends the local CIB to pengine.
 func (s *Server) compute(ctx context.Context, id int64) (*penginev1.ComputeResponse, error) {
 	var data []byte
-	if err := s.do(ctx, func() { data = s.node.CIB().Bytes() }); err != nil {
+	if err := s.do(ctx, func() {
+		data = s.node.CIB().Bytes()
+		// triggers of changes this snapshot holds are spent (the
+		// classification runs on the loop too, so none is in flight)
+		select {
+		case <-s.trig:
+		default:
+		}
+	}); err != nil {
 		return nil, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
