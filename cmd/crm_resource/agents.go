@@ -344,7 +344,7 @@ func (r *runner) cibAgent(option, action string) (agent lrm.Resource, params, me
 		if e == nil {
 			return fail0(fail(client.ExitNoSuch, "Resource '%s' has no child resource", r.o.rsc))
 		}
-		if action == lrm.ActionStart && !r.o.force {
+		if (action == lrm.ActionStart || action == lrm.ActionPromote || action == lrm.ActionDemote) && !r.o.force {
 			if names, _ := activeNodes(topOf(rs)); len(names) > 0 {
 				r.errorf("It is not safe to %s %s here: the cluster claims it is already active", action, r.o.rsc)
 				r.errorf("Try setting target-role=Stopped first or specifying the force option")

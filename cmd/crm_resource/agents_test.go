@@ -194,6 +194,22 @@ func TestAgentWithoutCIB(t *testing.T) {
 	if r.code != 7 || r.out != "Operation monitor for other (ocf:systole:Dummy) returned: 'not running' (7)\n" {
 		t.Fatalf("check: %+v", r)
 	}
+	// promote and demote, with Systole's Stateful
+	for _, st := range []struct {
+		opt, line string
+		code      int
+	}{
+		{"--force-start", "Operation start (ocf:systole:Stateful) returned: 'ok' (0)\n", 0},
+		{"--force-promote", "Operation promote (ocf:systole:Stateful) returned: 'ok' (0)\n", 0},
+		{"--force-check", "Operation monitor (ocf:systole:Stateful) returned: 'promoted' (8)\n", 8},
+		{"--force-demote", "Operation demote (ocf:systole:Stateful) returned: 'ok' (0)\n", 0},
+		{"--force-check", "Operation monitor (ocf:systole:Stateful) returned: 'ok' (0)\n", 0},
+		{"--force-stop", "Operation stop (ocf:systole:Stateful) returned: 'ok' (0)\n", 0},
+	} {
+		if r := runTool(t, env, st.opt, "--class", "ocf", "--provider", "systole", "--agent", "Stateful"); r.code != st.code || r.out != st.line {
+			t.Fatalf("Stateful %s: %+v", st.opt, r)
+		}
+	}
 	r = runTool(t, env, "--force-check", "--class", "ocf", "--provider", "nobody", "--agent", "Dummy")
 	if r.code != 5 || !strings.HasPrefix(r.out, "Operation monitor (ocf:nobody:Dummy) failed: 'not installed' (5)\n") {
 		t.Errorf("unknown provider: %+v", r)

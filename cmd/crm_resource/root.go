@@ -29,6 +29,7 @@ type options struct {
 	move, ban, clear, cleanup, refresh, restart, wait, deleteRsc   bool
 	getParam, setParam, delParam                                   string
 	forceStart, forceStop, forceCheck, validate                    bool
+	forcePromote, forceDemote                                      bool
 	listAgents, showMetadata                                       string
 	listProviders, listStandards                                   bool
 
@@ -83,6 +84,8 @@ func (o *options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.forceStart, "force-start", false, "run the resource agent's start action here, bypassing the cluster")
 	fs.BoolVar(&o.forceStop, "force-stop", false, "run the resource agent's stop action here, bypassing the cluster")
 	fs.BoolVar(&o.forceCheck, "force-check", false, "run the resource agent's monitor action here, bypassing the cluster")
+	fs.BoolVar(&o.forcePromote, "force-promote", false, "run the resource agent's promote action here, bypassing the cluster")
+	fs.BoolVar(&o.forceDemote, "force-demote", false, "run the resource agent's demote action here, bypassing the cluster")
 	fs.BoolVar(&o.validate, "validate", false, "run the resource agent's validate-all action here")
 	fs.StringVar(&o.listAgents, "list-agents", "", "list the agents of a standard: ocf, ocf:PROVIDER, lsb")
 	fs.BoolVar(&o.listProviders, "list-ocf-providers", false, "list the OCF providers")
@@ -123,7 +126,8 @@ crm_resource does. With CIB_file=FILE in the environment it works on that
 file; otherwise on the local crmd (CIB_socket, default ` + client.DefaultSocket + `).
 
 Commands (one at a time): -L -l -O -o -W -q -w -a -Y -g -p -d -M -B -U -C -R -D
---restart --wait --force-start --force-stop --force-check --validate
+--restart --wait --force-start --force-stop --force-check --force-promote
+--force-demote --validate
 --list-agents --list-ocf-providers --list-standards --show-metadata.`,
 		Example: `  crm_resource -L
   crm_resource -W -r vip
@@ -169,7 +173,7 @@ func (r *runner) command() (string, error) {
 	var cmds []string
 	for _, name := range []string{"list", "list-raw", "list-operations", "list-all-operations", "locate", "query-xml", "query-xml-raw", "constraints", "why",
 		"get-parameter", "set-parameter", "delete-parameter", "move", "ban", "clear", "cleanup", "refresh",
-		"restart", "wait", "delete", "force-start", "force-stop", "force-check", "validate",
+		"restart", "wait", "delete", "force-start", "force-stop", "force-check", "force-promote", "force-demote", "validate",
 		"list-agents", "list-ocf-providers", "list-standards", "show-metadata"} {
 		if r.changed(name) {
 			cmds = append(cmds, "--"+name)
@@ -219,10 +223,14 @@ func (r *runner) dispatch() error {
 			return r.runAgent("force-stop", "stop")
 		case "force-check":
 			return r.runAgent("force-check", "monitor")
+		case "force-promote":
+			return r.runAgent("force-promote", "promote")
+		case "force-demote":
+			return r.runAgent("force-demote", "demote")
 		case "validate":
 			return r.runAgent("validate", "validate-all")
 		}
-		return client.UsageError(tool, "--agent goes with --force-start, --force-stop, --force-check or --validate")
+		return client.UsageError(tool, "--agent goes with --force-start, --force-stop, --force-check, --force-promote, --force-demote or --validate")
 	}
 	if c == "clear" && r.o.expired && r.o.rsc == "" {
 		return r.runClear() // every resource's expired constraints
@@ -260,6 +268,10 @@ func (r *runner) dispatch() error {
 		return r.runAgent("force-stop", "stop")
 	case "force-check":
 		return r.runAgent("force-check", "monitor")
+	case "force-promote":
+		return r.runAgent("force-promote", "promote")
+	case "force-demote":
+		return r.runAgent("force-demote", "demote")
 	case "validate":
 		return r.runAgent("validate", "validate-all")
 	}

@@ -124,6 +124,9 @@ var pureCores = map[string]struct {
 	"messaging":  {},
 	"lrm":        {extraImports: []string{"io/fs"}},
 	"crm":        {extraImports: []string{"github.com/systole/systole/messaging", "github.com/systole/systole/membership"}},
+	"crm/status": {},
+	"supervisor": {},
+	"tengine":    {},
 }
 
 var forbiddenImports = []string{"os", "os/exec", "os/signal", "net", "syscall", "io/ioutil", "google.golang.org/grpc", "go.etcd.io/bbolt", "crypto/rand"}
