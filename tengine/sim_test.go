@@ -52,7 +52,7 @@ func simCIB(names []string) string {
 	}
 	rscs.WriteString(`<group id="g">` + prim("g1") + prim("g2") + `</group>`)
 	return `<cib admin_epoch="0" epoch="1" num_updates="0" validate-with="pacemaker-3.9"><configuration><crm_config><cluster_property_set id="opts">` +
-		`<nvpair id="o1" name="stonith-enabled" value="false"/><nvpair id="o2" name="cluster-delay" value="1s"/><nvpair id="o3" name="no-quorum-policy" value="stop"/>` +
+		`<nvpair id="o1" name="stonith-enabled" value="false"/><nvpair id="o2" name="cluster-delay" value="5s"/><nvpair id="o3" name="no-quorum-policy" value="stop"/>` +
 		`</cluster_property_set></crm_config><nodes>` + nodes.String() + `</nodes><resources>` + rscs.String() + `</resources><constraints>` +
 		`<rsc_location id="l1" rsc="d1" node="` + names[0] + `" score="100"/>` +
 		`<rsc_colocation id="c1" rsc="d2" with-rsc="d1" score="-INFINITY"/>` +
@@ -268,7 +268,7 @@ type simCluster struct {
 	initial      *cib.CIB
 
 	// counters for the report
-	crashes, partitions, monFails, startFails, aborts int
+	crashes, partitions, monFails, startFails, aborts, retransmits int
 }
 
 type simView struct {
@@ -406,15 +406,20 @@ func (s *simCluster) recomputeViews() {
 }
 
 func (s *simCluster) send(m simMsg) {
-	// Random loss hits crm messages only (the crm core retries). Action
-	// requests and answers ride the messaging layer, which retransmits
-	// while the link is up: they are lost only to partitions and crashes.
-	if s.group[m.to] != s.group[m.from] || (m.crm != nil && s.rng.Float64() < s.dropP) {
+	// Messages are lost for good only to partitions and crashes: the
+	// messaging layer retransmits what a link loses while it is up, so a
+	// "lost" packet (probability dropP) arrives late (a NACK round, 0.2 to
+	// 1 s), and everything behind it on the link waits for it.
+	if s.group[m.to] != s.group[m.from] {
 		return
 	}
 	s.seq++
 	m.seq = s.seq
 	m.at = s.now.Add(time.Millisecond + time.Duration(s.rng.Int63n(int64(simMaxDelay))))
+	if s.rng.Float64() < s.dropP {
+		s.retransmits++
+		m.at = m.at.Add(200*time.Millisecond + time.Duration(s.rng.Int63n(int64(800*time.Millisecond))))
+	}
 	// The messaging layer delivers in order per sender (and retransmits
 	// what is lost while the link is up; lost here means lost for good).
 	link := m.from + ">" + m.to
@@ -1075,7 +1080,7 @@ func TestConvergence(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var trans, acts, aborts, crashes, parts, mons, starts int
+	var trans, acts, aborts, crashes, parts, mons, starts, retrans int
 	for seed := int64(1); seed <= int64(n); seed++ {
 		s := runSchedule(t, seed)
 		trans += s.transitions
@@ -1085,7 +1090,8 @@ func TestConvergence(t *testing.T) {
 		parts += s.partitions
 		mons += s.monFails
 		starts += s.startFails
+		retrans += s.retransmits
 	}
-	t.Logf("%d seeds: %d transitions, %d actions, %d aborted; faults: %d crashes, %d partitions, %d monitor failures, %d failing starts",
-		n, trans, acts, aborts, crashes, parts, mons, starts)
+	t.Logf("%d seeds: %d transitions, %d actions, %d aborted; faults: %d crashes, %d partitions, %d monitor failures, %d failing starts, %d retransmitted messages",
+		n, trans, acts, aborts, crashes, parts, mons, starts, retrans)
 }
