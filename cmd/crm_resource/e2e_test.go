@@ -23,7 +23,11 @@ func TestMain(m *testing.M) {
 		os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	flag.Parse()
-	os.Exit(m.Run())
+	code := m.Run()
+	if raErr == nil && raRoot != "" {
+		os.RemoveAll(raRoot) // the OCF_ROOT ocfRoot built
+	}
+	os.Exit(code)
 }
 
 var update = os.Getenv("GOLDEN_UPDATE") != ""
