@@ -116,7 +116,7 @@ DC_KILLS ?= 5
 bench-cib: ## crmd on 3 real nodes in namespaces (root): sequential cibadmin writes/s, replication p50, DC failover (CIB_WRITES=1000 DC_KILLS=5)
 	@out=$$(SYSTOLE_BENCH=1 CIB_WRITES=$(CIB_WRITES) DC_KILLS=$(DC_KILLS) $(GO) test -count=1 -timeout 20m -run '^TestBenchCIB$$' -v ./crm/e2e/ 2>&1); rc=$$?; \
 	  if [ $$rc -ne 0 ]; then echo "$$out" | tail -80; exit $$rc; fi; \
-	  echo "$$out" | grep -E '^ *bench_test.go|^cib_writes_per_s='
+	  echo "$$out" | grep -E '^ *benchcib_test.go|^cib_writes_per_s='
 
 CRM_SEEDS ?= 5000
 soak-crm: ## crm core simulator soak: CRM_SEEDS random crash/partition schedules per no-quorum policy (stop, ignore) and CRM_SEEDS/20 on bbolt
@@ -150,5 +150,17 @@ soak-tengine: ## DC pipeline simulator soak: TENGINE_SEEDS random fault schedule
 
 bench-lab: ## 3 loopback nodes: systoled start -> daemons up, DC, demo resources running (ms); idle RSS of a node's stack
 	@out=$$(SYSTOLE_BENCH=1 $(GO) test -count=1 -timeout 10m -run '^TestBenchStart$$' -v ./internal/lab/ 2>&1); rc=$$?; \
+	  if [ $$rc -ne 0 ]; then echo "$$out" | tail -60; exit $$rc; fi; \
+	  echo "$$out" | grep -E '^(start_ms|idle_rss) '
+
+e2e-cluster: ## whole-cluster end-to-end tests in network namespaces (root): failover of an IPaddr+Dummy group, DC loss, monitor failure, migration-threshold, standby, constraints, crm_resource move/ban/clear
+	$(GO) test -count=1 -timeout 10m -v ./e2e/
+
+RUNS ?= 10
+bench-failover: ## 3 nodes in namespaces (root): node power-off -> VIP answers (KILLS per case: resource node, DC), membership view -> VIP, monitor failure -> restart, start -> running, idle RSS
+	@out=$$(SYSTOLE_BENCH=1 KILLS=$(KILLS) RUNS=$(RUNS) $(GO) test -count=1 -timeout 30m -run '^(TestBenchFailover|TestBenchMonitorFailure)$$' -v ./e2e/ 2>&1); rc=$$?; \
+	  if [ $$rc -ne 0 ]; then echo "$$out" | tail -80; exit $$rc; fi; \
+	  echo "$$out" | grep -E '^(kill|failover_ms|view_to_vip_ms|monitor_failure|monitor_failure_restart_ms) '
+	@out=$$(SYSTOLE_BENCH=1 SYSTOLE_BENCH_NETNS=1 RUNS=3 $(GO) test -count=1 -timeout 10m -run '^TestBenchStart$$' -v ./internal/lab/ 2>&1); rc=$$?; \
 	  if [ $$rc -ne 0 ]; then echo "$$out" | tail -60; exit $$rc; fi; \
 	  echo "$$out" | grep -E '^(start_ms|idle_rss) '

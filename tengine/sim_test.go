@@ -198,6 +198,9 @@ type execReq struct {
 	stamps     map[string]uint64 // the DC's members and their stamps at compute time
 	// startOffset is the graph's failed-start-offset.
 	startOffset string
+	// quorate: the DC's view had quorum when it dispatched the action (it
+	// may lose it before the target runs the action: no fencing).
+	quorate bool
 }
 
 type execResult struct {
@@ -570,8 +573,8 @@ func (s *simCluster) checkStart(node string, req *execReq) {
 			s.fatalf("start of %s on %s (transition %d) while it runs on %s, a member of the DC's view since the computation", rsc, node, req.transition, y)
 		}
 	}
-	if !s.viewOf[req.dc].Quorum {
-		s.fatalf("start of %s on %s from a DC without quorum", rsc, node)
+	if !req.quorate {
+		s.fatalf("start of %s on %s dispatched by a DC without quorum", rsc, node)
 	}
 }
 
@@ -672,7 +675,7 @@ func (s *simCluster) pump() {
 		d.ran = true
 		s.actions++
 		req := &execReq{transition: d.transition, dc: d.node, action: disp.Action, key: disp.Key, stamps: d.stamps,
-			startOffset: d.eng.Graph().FailedStartOffset}
+			startOffset: d.eng.Graph().FailedStartOffset, quorate: s.viewOf[d.node].Quorum}
 		if disp.Action.Node == d.node {
 			s.seq++
 			s.msgs = append(s.msgs, simMsg{at: s.now, seq: s.seq, from: d.node, to: d.node, exec: req})
