@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -135,7 +136,40 @@ func measureKill(t *testing.T, c *lab.Cluster, p *lab.Pinger, k, dc int) kill {
 	}
 	res.steps = fmt.Sprintf("messaging_dead=%s view=%d ms after power-off; then (ms): crmd_view=%s dc_elected=%s transition_started=%s ip_start_dispatched=%s vip_answers=%d ip_start_done=%s dummy_start_done=%s",
 		deadMs, res.view.Milliseconds(), ms(crmdView, ok1), elect, ms(trans, ok3), ms(dispatch, ok4), res.viewVIP.Milliseconds(), ms(ipDone, ok5), ms(dDone, ok6))
+	if os.Getenv("BENCH_TRACE") != "" {
+		trace(c, t0, r.Received.Add(200*time.Millisecond))
+	}
 	return res
+}
+
+// trace prints the survivors' daemon log lines between from and to, merged
+// in time order (recurring monitor results left out).
+func trace(c *lab.Cluster, from, to time.Time) {
+	type ev struct {
+		ts   time.Time
+		line string
+	}
+	var evs []ev
+	for _, i := range alive(c) {
+		logs, _ := filepath.Glob(filepath.Join(c.Nodes[i].RunDir(), "logs", "*.log"))
+		for _, f := range logs {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				continue
+			}
+			for _, line := range strings.Split(string(b), "\n") {
+				ts, ok := logTime(line)
+				if !ok || ts.Before(from) || ts.After(to) || strings.Contains(line, "_monitor_1000 call=") {
+					continue
+				}
+				evs = append(evs, ev{ts, fmt.Sprintf("%s %-11s %s", c.Nodes[i].Name, strings.TrimSuffix(filepath.Base(f), ".log"), line)})
+			}
+		}
+	}
+	sort.SliceStable(evs, func(a, b int) bool { return evs[a].ts.Before(evs[b].ts) })
+	for _, e := range evs {
+		fmt.Printf("trace +%4dms %s\n", e.ts.Sub(from).Milliseconds(), e.line)
+	}
 }
 
 // placeGroup makes the group prefer node k and waits until it runs there

@@ -32,7 +32,8 @@ func newCluster(t *testing.T) *lab.Cluster {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root (network namespaces)")
 	}
-	c := lab.NewCluster(t, 3, lab.ClusterOptions{})
+	// E2E_LOG_LEVEL=debug for the daemons (the benchmark's traces)
+	c := lab.NewCluster(t, 3, lab.ClusterOptions{LogLevel: os.Getenv("E2E_LOG_LEVEL")})
 	if _, err := c.WaitDC(dcTimeout); err != nil {
 		t.Fatal(err)
 	}

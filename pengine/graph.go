@@ -213,6 +213,11 @@ func (s *sched) graphAction1(a *Action) *GraphAction {
 			for k, v := range s.rscParams(r, a.Node) {
 				g.Attrs[k] = v
 			}
+			// The op's own instance_attributes (OCF_CHECK_LEVEL, ...) go
+			// to the agent and into the digest, as in Pacemaker.
+			if cfg := s.findOpConfig(r, a.Task, a.Interval, true); cfg != nil {
+				s.unpackNV(s.nvBlocks([]*etree.Element{cfg}, "instance_attributes", ""), g.Attrs, &ruleCtx{nodeAttrs: a.Node.Attrs, now: s.now}, true)
+			}
 			if top := r.top(); top.isClone() && r.isPrimitive() && r != top {
 				if i := strings.LastIndex(r.ID, ":"); i >= 0 {
 					g.Attrs["CRM_meta_clone"] = r.ID[i+1:]
