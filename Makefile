@@ -158,9 +158,11 @@ e2e-cluster: ## whole-cluster end-to-end tests in network namespaces (root): fai
 
 RUNS ?= 10
 bench-failover: ## 3 nodes in namespaces (root): node power-off -> VIP answers (KILLS per case: resource node, DC), membership view -> VIP, monitor failure -> restart, start -> running, idle RSS
-	@out=$$(SYSTOLE_BENCH=1 KILLS=$(KILLS) RUNS=$(RUNS) $(GO) test -count=1 -timeout 30m -run '^(TestBenchFailover|TestBenchMonitorFailure)$$' -v ./e2e/ 2>&1); rc=$$?; \
+	@d=$$(mktemp -d /tmp/systole-bench-failover.XXXXXX); trap 'rm -rf $$d' EXIT; \
+	  $(GO) build -o $$d/ ./cmd/... ./agents/cmd/systole-ra || exit 1; \
+	  out=$$(SYSTOLE_LAB_BIN=$$d SYSTOLE_BENCH=1 KILLS=$(KILLS) RUNS=$(RUNS) $(GO) test -count=1 -timeout 30m -run '^(TestBenchFailover|TestBenchMonitorFailure)$$' -v ./e2e/ 2>&1); rc=$$?; \
 	  if [ $$rc -ne 0 ]; then echo "$$out" | tail -80; exit $$rc; fi; \
-	  echo "$$out" | grep -E '^(kill|failover_ms|view_to_vip_ms|monitor_failure|monitor_failure_restart_ms) '
-	@out=$$(SYSTOLE_BENCH=1 SYSTOLE_BENCH_NETNS=1 RUNS=3 $(GO) test -count=1 -timeout 10m -run '^TestBenchStart$$' -v ./internal/lab/ 2>&1); rc=$$?; \
+	  echo "$$out" | grep -E '^(kill|failover_ms|view_to_vip_ms|pengine_compute_ms|monitor_failure|monitor_failure_restart_ms) '; \
+	  out=$$(SYSTOLE_LAB_BIN=$$d SYSTOLE_BENCH=1 SYSTOLE_BENCH_NETNS=1 RUNS=3 $(GO) test -count=1 -timeout 10m -run '^TestBenchStart$$' -v ./internal/lab/ 2>&1); rc=$$?; \
 	  if [ $$rc -ne 0 ]; then echo "$$out" | tail -60; exit $$rc; fi; \
 	  echo "$$out" | grep -E '^(start_ms|idle_rss) '

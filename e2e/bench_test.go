@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,7 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beevik/etree"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
 	"github.com/systole/systole/internal/lab"
+	penginev1 "github.com/systole/systole/proto/pengine/v1"
 )
 
 func benchOnly(t *testing.T) {
@@ -126,10 +132,7 @@ func measureKill(t *testing.T, c *lab.Cluster, p *lab.Pinger, k, dc int) kill {
 	dispatch, _, ok4 := logEvent(logPath(c, m, "crmd"), t0, `msg="executing action"`, "op=g-ip_start_0")
 	ipDone, _, ok5 := logEvent(logPath(c, m, "lrmd"), t0, `msg="op result"`, "op=g-ip_start_0")
 	dDone, _, ok6 := logEvent(logPath(c, m, "lrmd"), t0, `msg="op result"`, "op=gd_start_0")
-	elect := "-"
-	if dc == k {
-		elect = ms(elected, ok2)
-	}
+	elect := ms(elected, ok2)
 	deadMs := "-"
 	if !deadAt.IsZero() {
 		deadMs = strconv.FormatInt(deadAt.Sub(t0).Milliseconds(), 10)
@@ -238,6 +241,44 @@ func TestBenchFailover(t *testing.T) {
 		all = append(all, got...)
 	}
 	report("all", all)
+	benchCompute(t, c)
+}
+
+// benchCompute times PEngineService.Compute on the DC's CIB through the
+// DC's pengine socket (what crmd does at every computation).
+func benchCompute(t *testing.T, c *lab.Cluster) {
+	d := dcIndex(c)
+	if d < 0 {
+		t.Fatal("no DC")
+	}
+	x := query(t, c, d)
+	doc := etree.NewDocument()
+	doc.SetRoot(x.Copy())
+	data, err := doc.WriteToBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := grpc.NewClient("unix://"+filepath.Join(c.Nodes[d].RunDir(), "pengine.sock"), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	pe := penginev1.NewPEngineServiceClient(conn)
+	var ds []time.Duration
+	for i := range 21 {
+		t0 := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err := pe.Compute(ctx, &penginev1.ComputeRequest{CibXml: data, NowUnix: time.Now().Unix(), TransitionId: int64(1000 + i)})
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i > 0 { // the first includes the connection
+			ds = append(ds, time.Since(t0))
+		}
+	}
+	fmt.Printf("pengine_compute_ms cib_bytes=%d p50=%.1f p95=%.1f n=%d\n", len(data),
+		float64(pct(ds, 50).Microseconds())/1000, float64(pct(ds, 95).Microseconds())/1000, len(ds))
 }
 
 func report(cs string, ks []kill) {

@@ -414,7 +414,11 @@ func (s *Server) compute(ctx context.Context, id int64) (*penginev1.ComputeRespo
 }
 
 // noQuorumPolicy reads crm_config's no-quorum-policy ("" when unset).
-func noQuorumPolicy(c *cib.CIB) string {
+func noQuorumPolicy(c *cib.CIB) string { return clusterProperty(c, "no-quorum-policy") }
+
+// clusterProperty reads a cluster option from crm_config ("" when unset;
+// the last definition wins, as the policy engine reads them).
+func clusterProperty(c *cib.CIB, name string) string {
 	cfg := c.Root().FindElement("configuration/crm_config")
 	if cfg == nil {
 		return ""
@@ -422,10 +426,21 @@ func noQuorumPolicy(c *cib.CIB) string {
 	var v string
 	for _, set := range cfg.SelectElements("cluster_property_set") {
 		for _, nv := range set.SelectElements("nvpair") {
-			if nv.SelectAttrValue("name", "") == "no-quorum-policy" {
+			if nv.SelectAttrValue("name", "") == name {
 				v = nv.SelectAttrValue("value", "")
 			}
 		}
 	}
 	return v
+}
+
+// startFailureIsFatal reports crm_config's start-failure-is-fatal
+// (default true): a failed start then sets the fail count to INFINITY, as
+// Pacemaker's controller does with the graph's failed-start-offset.
+func startFailureIsFatal(c *cib.CIB) bool {
+	switch strings.ToLower(clusterProperty(c, "start-failure-is-fatal")) {
+	case "false", "no", "off", "0", "n", "f":
+		return false
+	}
+	return true
 }

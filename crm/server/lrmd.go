@@ -11,6 +11,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/systole/systole/cib"
+	"github.com/systole/systole/crm"
 	"github.com/systole/systole/lrm"
 	"github.com/systole/systole/pengine"
 	lrmv1 "github.com/systole/systole/proto/lrm/v1"
@@ -452,6 +453,15 @@ func (s *Server) recordResult(ctx context.Context, r *lrmv1.OperationResult, met
 	if failed {
 		var ferr error
 		if err := s.do(ctx, func() {
+			if r.GetAction() == "start" && r.GetIntervalMs() == 0 && startFailureIsFatal(s.node.CIB()) {
+				now := s.cfg.Now()
+				suffix := fmt.Sprintf("%s#start_0", rid)
+				ferr = s.node.SetAttr(now, crm.Attr{Node: s.name, Name: "fail-count-" + suffix, Value: "INFINITY", Lifetime: crm.LifetimeReboot})
+				if ferr == nil {
+					ferr = s.node.SetAttr(now, crm.Attr{Node: s.name, Name: "last-failure-" + suffix, Value: strconv.FormatInt(now.Unix(), 10), Lifetime: crm.LifetimeReboot})
+				}
+				return
+			}
 			ferr = s.node.FailCount(s.cfg.Now(), s.name, rid, r.GetAction(), r.GetIntervalMs())
 		}); err != nil {
 			return err
