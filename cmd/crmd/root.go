@@ -99,6 +99,7 @@ func run(cmd *cobra.Command, o *options) error {
 		core.NoQuorumPolicy = crm.NoQuorumPolicy(o.noQuorumPolicy)
 	}
 	core.Logger = log
+	core.SendAhead = true // patches go out while the DC fsyncs; see docs/crm.md
 	if err := core.Validate(); err != nil {
 		return err
 	}

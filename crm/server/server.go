@@ -353,6 +353,9 @@ func (s *Server) drain() error {
 		return nil
 	}
 	rd := s.node.Ready()
+	if len(rd.Ahead) > 0 {
+		s.enqueue(rd.Ahead) // DC patches leave while we fsync (crm.Config.SendAhead)
+	}
 	if len(rd.Persist) > 0 {
 		if err := s.store.SaveBatch(rd.Persist); err != nil {
 			s.log.Error("cannot persist the CIB; stopping", "err", err)
