@@ -166,3 +166,9 @@ bench-failover: ## 3 nodes in namespaces (root): node power-off -> VIP answers (
 	  out=$$(SYSTOLE_LAB_BIN=$$d SYSTOLE_BENCH=1 SYSTOLE_BENCH_NETNS=1 RUNS=3 $(GO) test -count=1 -timeout 10m -run '^TestBenchStart$$' -v ./internal/lab/ 2>&1); rc=$$?; \
 	  if [ $$rc -ne 0 ]; then echo "$$out" | tail -60; exit $$rc; fi; \
 	  echo "$$out" | grep -E '^(start_ms|idle_rss) '
+
+SOAK ?= 10m
+soak-idle: ## 3 idle nodes in namespaces (root) for SOAK with every CPU busy (nice 19 spinners): views installed, DC elections, resource starts/stops (goal 0 view changes)
+	@out=$$(SYSTOLE_BENCH=1 SOAK=$(SOAK) $(GO) test -count=1 -timeout 60m -run '^TestBenchIdleSoak$$' -v ./e2e/ 2>&1); rc=$$?; \
+	  if [ $$rc -ne 0 ]; then echo "$$out" | tail -80; exit $$rc; fi; \
+	  echo "$$out" | grep -E '^idle_soak '

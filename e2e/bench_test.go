@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/beevik/etree"
+	"golang.org/x/sys/unix"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -330,3 +333,88 @@ func TestBenchMonitorFailure(t *testing.T) {
 }
 
 func slices1(s []int, v int) bool { return len(s) == 1 && s[0] == v }
+
+// TestBenchIdleSoak (SYSTOLE_BENCH=1, SOAK=10m by default; make
+// soak-idle): three idle nodes running the group while every CPU of the
+// machine is kept busy by spinning goroutines of the test; prints the number
+// of views installed, DC elections and resource operations other than
+// recurring monitors during the soak (goal: 0 view changes).
+func TestBenchIdleSoak(t *testing.T) {
+	benchOnly(t)
+	d := 10 * time.Minute
+	if v, err := time.ParseDuration(os.Getenv("SOAK")); err == nil && v > 0 {
+		d = v
+	}
+	c := newCluster(t)
+	tool(t, c, 0, "cibadmin", "-C", "-o", "resources", "-X", groupXML("g", "gd"))
+	groupOn(t, c, "gd", nil)
+	settle(t, c)
+	time.Sleep(2 * time.Second)
+	stop := make(chan struct{})
+	var spin sync.WaitGroup
+	spinners := runtime.NumCPU()
+	if v, err := strconv.Atoi(os.Getenv("SOAK_SPIN")); err == nil && v >= 0 {
+		spinners = v // 0: rely on the machine's own load
+	}
+	load0 := loadavg()
+	for range spinners {
+		spin.Add(1)
+		go func() {
+			defer spin.Done()
+			// nice 19: the load is there (the daemons compete with it)
+			// without starving other work on a shared machine;
+			// messagingd and membershipd run SCHED_RR above any nice level
+			runtime.LockOSThread()
+			_ = unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), 19)
+			x := 0
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				for i := 0; i < 1e6; i++ {
+					x += i
+				}
+			}
+		}()
+	}
+	t0 := time.Now()
+	time.Sleep(d)
+	close(stop)
+	_ = spinners
+	spin.Wait()
+	t1 := time.Now()
+	count := func(daemon string, subs ...string) int {
+		n := 0
+		for i := range c.Nodes {
+			from := t0
+			for {
+				ts, _, ok := logEvent(logPath(c, i, daemon), from, subs...)
+				if !ok || ts.After(t1) {
+					break
+				}
+				n++
+				from = ts.Add(time.Nanosecond)
+			}
+		}
+		return n
+	}
+	views := count("membershipd", `msg="view installed"`)
+	elections := count("crmd", `msg="dc elected"`)
+	late := count("messagingd", `msg="late heartbeat"`)
+	starts := count("lrmd", `msg="op result"`, "_start_0")
+	stops := count("lrmd", `msg="op result"`, "_stop_0")
+	fmt.Printf("idle_soak duration=%v spinners=%d cpus=%d loadavg_start=%s loadavg_end=%s views_installed=%d dc_elections=%d late_heartbeats=%d starts=%d stops=%d (sums over the 3 nodes)\n",
+		d, spinners, runtime.NumCPU(), load0, loadavg(), views, elections, late, starts, stops)
+}
+
+// loadavg is the 1-minute load average.
+func loadavg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
+}
