@@ -37,8 +37,12 @@
 // the watcher, probing every 10 ms) and view_to_vip_ms p50 (the first
 // survivor's membershipd installing the view without the node, from its
 // GetView installed_unix_ms, to the VIP answering), with a per-kill
-// breakdown from the survivors' daemon logs. TestBenchMonitorFailure prints
-// the time from a Dummy's state file removal to its restart (1 s monitor),
-// TestBenchStartRSS the systoled start of 3 nodes to resources running and a
-// node's idle RSS.
+// breakdown from the survivors' daemon logs, and the pengine Compute latency
+// on the DC's CIB. TestBenchMonitorFailure prints the time from a Dummy's
+// state file removal to its restart (1 s monitor). The make target also runs
+// internal/lab's TestBenchStart in namespace mode (systoled start of 3 nodes
+// to resources running, a node's idle RSS). TestBenchIdleSoak (make
+// soak-idle, SOAK=10m) counts views installed, DC elections and resource
+// starts/stops on three idle nodes while spinning goroutines (nice 19) keep
+// every CPU busy.
 package e2e
