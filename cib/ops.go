@@ -370,7 +370,10 @@ func (c *CIB) findObject(obj *etree.Element, scope string) *etree.Element {
 		if e := c.ids[id]; e != nil && e.Tag == obj.Tag && isWithin(e, base) {
 			return e
 		}
-		if section(base) == "configuration" {
+		// Objects whose ids are unique identities are all in the index;
+		// nodes, resource_ref/obj_ref and non-ACL roles are not indexed
+		// (hasOwnID) and are found by the walk below.
+		if section(base) == "configuration" && !sharedIDTag(obj.Tag) {
 			return nil
 		}
 	}
@@ -385,6 +388,16 @@ func (c *CIB) findObject(obj *etree.Element, scope string) *etree.Element {
 		found = e
 	})
 	return found
+}
+
+// sharedIDTag reports tags whose ids hasOwnID may leave out of the id
+// index.
+func sharedIDTag(tag string) bool {
+	switch tag {
+	case "node", "resource_ref", "obj_ref", "role":
+		return true
+	}
+	return false
 }
 
 func isWithin(e, base *etree.Element) bool {

@@ -187,13 +187,12 @@ func TestPolicies(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t)
 	tool(t, c, 0, "crm_attribute", "-t", "rsc_defaults", "-n", "resource-stickiness", "-v", "100")
-	ok := t.Run("crm_resource", func(t *testing.T) { testMoveBanClear(t, c) })
-	ok = t.Run("constraints", func(t *testing.T) { testConstraints(t, c) }) && ok
-	ok = t.Run("monitor-failure", func(t *testing.T) { testMonitorFailure(t, c) }) && ok
-	ok = t.Run("standby", func(t *testing.T) { testStandby(t, c) }) && ok
-	if !ok {
-		t.Fail() // makes NewCluster's cleanup print the daemons' logs
-	}
+	// a failed subtest fails this test too, so NewCluster's cleanup
+	// prints the daemons' logs
+	t.Run("crm_resource", func(t *testing.T) { testMoveBanClear(t, c) })
+	t.Run("constraints", func(t *testing.T) { testConstraints(t, c) })
+	t.Run("monitor-failure", func(t *testing.T) { testMonitorFailure(t, c) })
+	t.Run("standby", func(t *testing.T) { testStandby(t, c) })
 }
 
 func cliConstraints(t *testing.T, c *lab.Cluster, rsc string) []string {

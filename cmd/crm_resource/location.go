@@ -417,7 +417,16 @@ func (r *runner) runClear() error {
 		}
 		drop = append(drop, loc.SelectAttrValue("id", ""))
 	}
-	sort.Strings(drop)
+	// cli-prefer-* first, then the bans: removed the other way round, the
+	// DC may act on the state in between (a ban gone, the preference
+	// still there) and move the resource back and forth.
+	sort.Slice(drop, func(i, j int) bool {
+		pi, pj := strings.HasPrefix(drop[i], "cli-prefer-"), strings.HasPrefix(drop[j], "cli-prefer-")
+		if pi != pj {
+			return pi
+		}
+		return drop[i] < drop[j]
+	})
 	for _, id := range drop {
 		if err := r.deleteConstraints([]string{id}); err != nil {
 			return err
