@@ -536,7 +536,17 @@ func (n *Node) coordinate(now time.Time) {
 		n.prop = nil
 		return
 	}
-	if now.Sub(n.start) < n.cfg.InitDead || now.Sub(n.wantSince) < n.cfg.Settle {
+	// Settle coalesces cascades of peer events. A set that only drops a
+	// minority of the installed view's members is proposed at once: the
+	// messaging deadtime already waited for the loss (this is the common
+	// node failure; it saves Settle on every failover). A set that keeps
+	// half or less (a partition still being discovered, reports not yet
+	// fresh) settles, so no node installs a transient quorumless view.
+	settle := n.cfg.Settle
+	if n.viewSet != 0 && want != n.viewSet && want.subsetOf(n.viewSet) && 2*want.count() > n.viewSet.count() {
+		settle = 0
+	}
+	if now.Sub(n.start) < n.cfg.InitDead || now.Sub(n.wantSince) < settle {
 		return
 	}
 	if n.consistent(now, want) {

@@ -223,8 +223,17 @@ func (s *Server) runDC(ctx context.Context) {
 			}
 			return
 		case why := <-s.trig:
-			if due.IsZero() {
-				due = time.Now().Add(s.cfg.DebounceCompute)
+			// The end of a join ("DC change": the status now holds every
+			// member's history and the lost nodes) computes at once: it is
+			// the step of every failover, and nothing coalesces with it.
+			// Other triggers wait DebounceCompute so a burst of writes
+			// gives one computation.
+			at := time.Now().Add(s.cfg.DebounceCompute)
+			if why == "DC change" {
+				at = time.Now()
+			}
+			if due.IsZero() || at.Before(due) {
+				due = at
 				s.log.Debug("computation needed", "why", why)
 			}
 		case end := <-curDone:
