@@ -24,6 +24,11 @@
 //     restarts in place with fail-count 1, the second failure with
 //     migration-threshold=2 moves the resource; crm_standby on moves a node's
 //     resources away, off leaves them where they are (stickiness).
+//   - TestClones (clone_test.go): a promotable clone of ocf:systole:Stateful
+//     promoted on exactly one node, and on another when that node is
+//     killed; an anonymous Dummy clone on every node; notify=true delivers
+//     the OCF_RESKEY_CRM_meta_notify_* variables to a recording agent
+//     (post-start, pre- and post-stop).
 //
 // Invariants the tests keep: every namespace, veth and bridge they make is
 // removed in t.Cleanup (lab.NewCluster, Watcher.Remove); addresses are in

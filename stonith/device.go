@@ -320,6 +320,9 @@ func parseDevice(p *etree.Element) (*Device, error) {
 	}
 	var err error
 	for n, v := range nvpairs(p, "instance_attributes") {
+		if strings.ContainsAny(n, "=\n\r\x00") || strings.ContainsAny(v, "\n\r\x00") {
+			return bad("parameter %q: names and values cannot hold a newline (nor names '=')", n)
+		}
 		if !strings.HasPrefix(n, "pcmk_") {
 			d.Params[n] = v
 			continue
@@ -356,6 +359,14 @@ func parseDevice(p *etree.Element) (*Device, error) {
 	}
 	if d.HostArgument == "" {
 		d.HostArgument = "port"
+	}
+	for _, p := range append(d.HostList, mapValues(d.HostMap)...) {
+		if strings.ContainsAny(p, "=\n\r\x00") {
+			return bad("host or port %q", p)
+		}
+	}
+	if strings.ContainsAny(d.HostArgument, "=\n\r\x00") {
+		return bad("pcmk_host_argument %q", d.HostArgument)
 	}
 	if d.HostCheck == "" {
 		// Pacemaker's default: a static list when the device names its
@@ -431,4 +442,12 @@ func ParseList(out string) []string {
 		hosts = append(hosts, f)
 	}
 	return hosts
+}
+
+func mapValues(m map[string]string) []string {
+	var out []string
+	for k, v := range m {
+		out = append(out, k, v)
+	}
+	return out
 }

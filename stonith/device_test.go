@@ -109,6 +109,8 @@ func TestParseCIBErrors(t *testing.T) {
 		{"bad host map", wrap(dev("d", nv("pcmk_host_map", "n1")), ""), "not node:port"},
 		{"bad delay", wrap(dev("d", nv("pcmk_delay_max", "soon")), ""), "pcmk_delay_max"},
 		{"bad retries", wrap(dev("d", nv("pcmk_off_retries", "-1")), ""), "pcmk_off_retries"},
+		{"newline in a value", wrap(dev("d", nv("passwd", "a&#10;action=on")), ""), "cannot hold a newline"},
+		{"= in a name", wrap(dev("d", nv("a=b", "c")), ""), "cannot hold a newline"},
 		{"dup device", wrap(dev("d", "")+dev("d", ""), ""), "defined twice"},
 		{"agent path", wrap(`<primitive id="d" class="stonith" type="../bin/sh"/>`, ""), "bad agent type"},
 	}

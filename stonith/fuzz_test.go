@@ -26,19 +26,11 @@ func FuzzParseCIB(f *testing.F) {
 			}
 		}
 		for _, d := range topo.Devices {
-			if _, err := Encode(d.Args(ActionOff, "n1")); err != nil && !strings.ContainsAny(strings.Join(mapValues(d.Params), ""), "\n\r\x00") {
+			if _, err := Encode(d.Args(ActionOff, "n1")); err != nil {
 				t.Fatalf("device %s args do not encode: %v", d.ID, err)
 			}
 		}
 	})
-}
-
-func mapValues(m map[string]string) []string {
-	var out []string
-	for k, v := range m {
-		out = append(out, k, v)
-	}
-	return out
 }
 
 // FuzzParseList: agent output never panics and gives no empty or

@@ -51,7 +51,12 @@ func (o *options) specs(node string) []daemonSpec {
 	if o.logLevel == "debug" {
 		lrmd = append(lrmd, "--verbose")
 	}
-	var lrmdEnv []string
+	// Agents call the cluster tools (Stateful and ping run crm_attribute):
+	// they must find Systole's tools first on PATH and this node's crmd.
+	lrmdEnv := []string{"CIB_socket=" + sock("cib.sock")}
+	if dir := o.toolDir(); dir != "" {
+		lrmdEnv = append(lrmdEnv, "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	}
 	if o.rscTmp != "" {
 		lrmdEnv = append(lrmdEnv, "HA_RSCTMP="+o.rscTmp)
 	}
@@ -72,6 +77,21 @@ func (o *options) specs(node string) []daemonSpec {
 		{name: "crmd", restart: supervisor.RestartStack, socket: sock("cib.sock"),
 			args: []string{"--node", node, "--run-dir", rd, "--state-dir", filepath.Join(sd, "crm"), "--log-level", o.logLevel}},
 	}
+}
+
+// toolDir is where Systole's binaries are: --bin-dir, else systoled's own
+// directory ("" when unknown).
+func (o *options) toolDir() string {
+	if o.binDir != "" {
+		if d, err := filepath.Abs(o.binDir); err == nil {
+			return d
+		}
+		return o.binDir
+	}
+	if self, err := os.Executable(); err == nil {
+		return filepath.Dir(self)
+	}
+	return ""
 }
 
 // findBinary looks for name in --bin-dir, else beside systoled, else PATH.
