@@ -21,6 +21,10 @@ type Request struct {
 	// Delay is added before the first device runs (stonith_admin -y);
 	// negative disables the devices' pcmk_delay_base/pcmk_delay_max too.
 	Delay time.Duration
+	// Tolerance (stonith_admin --tolerance): when the target was fenced
+	// with the same action and done at most this long ago, the request
+	// completes at once with that entry (its id) and nothing runs.
+	Tolerance time.Duration
 }
 
 // State is the state of a fencing operation.
@@ -184,6 +188,15 @@ func (f *Fencer) Request(now time.Time, r Request) (uint64, error) {
 	}
 	if r.Target == "" {
 		return 0, fmt.Errorf("%w: no target", ErrBadRequest)
+	}
+	if r.Tolerance > 0 {
+		for i := len(f.history) - 1; i >= 0; i-- {
+			e := f.history[i]
+			if e.Target == r.Target && e.Action == r.Action && e.State == StateDone && !e.Completed.Before(now.Add(-r.Tolerance)) {
+				f.ready.Completions = append(f.ready.Completions, Completion{cloneEntry(e)})
+				return e.ID, nil
+			}
+		}
 	}
 	for _, id := range f.queues[r.Target] {
 		if o := f.ops[id]; o.e.Action == r.Action {

@@ -339,3 +339,42 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestTolerance(t *testing.T) {
+	f := newFencer(t, 1)
+	f.Confirm(t0, "n3", "admin") // a done off at t0
+	f.Ready()
+	tests := []struct {
+		name   string
+		at     time.Duration
+		action Action
+		tol    time.Duration
+		reuse  bool
+	}{
+		{"within tolerance", 5 * time.Second, ActionOff, 10 * time.Second, true},
+		{"at the edge", 10 * time.Second, ActionOff, 10 * time.Second, true},
+		{"too old", 11 * time.Second, ActionOff, 10 * time.Second, false},
+		{"other action", time.Second, ActionOn, 10 * time.Second, false},
+		{"no tolerance", time.Second, ActionOff, 0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			id, err := f.Request(t0.Add(tc.at), Request{Target: "n3", Action: tc.action, Client: "a", Tolerance: tc.tol, Delay: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rd := f.Ready()
+			reused := id == 1 && len(rd.Commands) == 0 && len(rd.Completions) == 1 && rd.Completions[0].ID == 1
+			if reused != tc.reuse {
+				t.Fatalf("id %d ready %+v, want reuse %v", id, rd, tc.reuse)
+			}
+			if !reused {
+				f.Confirm(t0, "n3", "cleanup") // end the operation without touching the history order much
+				f.Ready()
+				f.CleanupHistory("")
+				f.Confirm(t0, "n3", "admin")
+				f.Ready()
+			}
+		})
+	}
+}

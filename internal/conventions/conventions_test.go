@@ -125,6 +125,7 @@ var pureCores = map[string]struct {
 	"lrm":        {extraImports: []string{"io/fs"}},
 	"crm":        {extraImports: []string{"github.com/systole/systole/messaging", "github.com/systole/systole/membership"}},
 	"crm/status": {},
+	"stonith":    {},
 	"supervisor": {},
 	"tengine":    {},
 }
