@@ -35,13 +35,9 @@ import (
 //     times are logged, not asserted.
 //
 // The Stateful agent offers its promotion score with crm_attribute
-// --promotion, which needs the Systole crm_attribute first on PATH and
-// the node's CIB socket: the lab gives neither (PATH finds Debian's
-// Pacemaker crm_attribute on a machine that has it; CIB_socket defaults
-// to /run/systole/cib.sock), so this test puts a small crm_attribute
-// wrapper first on PATH that sets CIB_socket from HA_RSCTMP (the node's
-// run dir/rsctmp) and runs the lab's crm_attribute. That is what an
-// installed node has (make install; /run/systole).
+// --promotion: systoled gives lrmd (and so the agents) CIB_socket=RUNDIR/
+// cib.sock and Systole's tools first on PATH, so it reaches its node's
+// crmd even where Debian's Pacemaker crm_attribute is installed.
 func TestClones(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test")
@@ -49,15 +45,7 @@ func TestClones(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root (network namespaces)")
 	}
-	// not parallel: t.Setenv (systoled, lrmd and the agents inherit PATH)
 	bin := lab.Binaries(t)
-	wrap := t.TempDir()
-	script := fmt.Sprintf("#!/bin/sh\n# the node's crmd: HA_RSCTMP is RUNDIR/rsctmp\nif [ -z \"$CIB_socket\" ] && [ -n \"$HA_RSCTMP\" ]; then CIB_socket=\"$(dirname \"$HA_RSCTMP\")/cib.sock\"; export CIB_socket; fi\nexec %q \"$@\"\n",
-		filepath.Join(bin, "crm_attribute"))
-	if err := os.WriteFile(filepath.Join(wrap, "crm_attribute"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("PATH", wrap+string(os.PathListSeparator)+os.Getenv("PATH"))
 
 	c := lab.NewCluster(t, 3, lab.ClusterOptions{BinDir: bin, LogLevel: os.Getenv("E2E_LOG_LEVEL")})
 	if _, err := c.WaitDC(60 * time.Second); err != nil {
