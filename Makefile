@@ -6,7 +6,7 @@ BIN     := bin
 PROTOS  := $(wildcard proto/*/v1/*.proto)
 TEST_TIMEOUT ?= 14m
 
-.PHONY: all help build test test-short verify proto install fuzz bench-cib bench-cib-lib clean demo bench-pengine-clones bench-lab e2e-lab
+.PHONY: all help build test test-short verify proto install fuzz bench-cib bench-cib-lib clean demo bench-pengine-clones bench-lab e2e-lab bench-failover e2e-cluster soak-idle soak-crm soak-tengine bench-tengine
 
 all: build
 
