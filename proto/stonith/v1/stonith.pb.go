@@ -222,9 +222,13 @@ type FenceRequest struct {
 	// once without running anything.
 	ToleranceMs int64 `protobuf:"varint,7,opt,name=tolerance_ms,json=toleranceMs,proto3" json:"tolerance_ms,omitempty"`
 	// wait makes the call return when the operation ends.
-	Wait          bool `protobuf:"varint,8,opt,name=wait,proto3" json:"wait,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Wait bool `protobuf:"varint,8,opt,name=wait,proto3" json:"wait,omitempty"`
+	// priority_delay_ms is the graph's CRM_meta_priority_fencing_delay (in
+	// ms) when the policy engine set one: when present (even 0) it replaces
+	// the devices' pcmk_delay_base/pcmk_delay_max, as in Pacemaker.
+	PriorityDelayMs *int64 `protobuf:"varint,9,opt,name=priority_delay_ms,json=priorityDelayMs,proto3,oneof" json:"priority_delay_ms,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *FenceRequest) Reset() {
@@ -311,6 +315,13 @@ func (x *FenceRequest) GetWait() bool {
 		return x.Wait
 	}
 	return false
+}
+
+func (x *FenceRequest) GetPriorityDelayMs() int64 {
+	if x != nil && x.PriorityDelayMs != nil {
+		return *x.PriorityDelayMs
+	}
+	return 0
 }
 
 // FenceResponse carries the operation's entry (pending unless wait).
@@ -1092,7 +1103,7 @@ const file_stonith_v1_stonith_proto_rawDesc = "" +
 	"\x06reason\x18\t \x01(\tR\x06reason\x12!\n" +
 	"\frequested_ms\x18\n" +
 	" \x01(\x03R\vrequestedMs\x12!\n" +
-	"\fcompleted_ms\x18\v \x01(\x03R\vcompletedMs\"\xdf\x01\n" +
+	"\fcompleted_ms\x18\v \x01(\x03R\vcompletedMs\"\xa6\x02\n" +
 	"\fFenceRequest\x12\x16\n" +
 	"\x06target\x18\x01 \x01(\tR\x06target\x12\x16\n" +
 	"\x06action\x18\x02 \x01(\tR\x06action\x12\x16\n" +
@@ -1102,7 +1113,9 @@ const file_stonith_v1_stonith_proto_rawDesc = "" +
 	"timeout_ms\x18\x05 \x01(\x03R\ttimeoutMs\x12\x19\n" +
 	"\bdelay_ms\x18\x06 \x01(\x03R\adelayMs\x12!\n" +
 	"\ftolerance_ms\x18\a \x01(\x03R\vtoleranceMs\x12\x12\n" +
-	"\x04wait\x18\b \x01(\bR\x04wait\"P\n" +
+	"\x04wait\x18\b \x01(\bR\x04wait\x12/\n" +
+	"\x11priority_delay_ms\x18\t \x01(\x03H\x00R\x0fpriorityDelayMs\x88\x01\x01B\x14\n" +
+	"\x12_priority_delay_ms\"P\n" +
 	"\rFenceResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12/\n" +
 	"\x05entry\x18\x02 \x01(\v2\x19.systole.stonith.v1.EntryR\x05entry\"@\n" +
@@ -1226,6 +1239,7 @@ func file_stonith_v1_stonith_proto_init() {
 	if File_stonith_v1_stonith_proto != nil {
 		return
 	}
+	file_stonith_v1_stonith_proto_msgTypes[1].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
