@@ -6,7 +6,7 @@ BIN     := bin
 PROTOS  := $(wildcard proto/*/v1/*.proto)
 TEST_TIMEOUT ?= 14m
 
-.PHONY: all help build test test-short verify proto install fuzz bench-cib bench-cib-lib clean demo bench-pengine-clones bench-lab e2e-lab bench-failover e2e-cluster soak-idle soak-crm soak-tengine bench-tengine
+.PHONY: all help build test test-short verify proto install fuzz bench-cib bench-cib-lib clean demo bench-pengine-clones bench-lab e2e-lab bench-failover e2e-cluster soak-idle soak-crm soak-tengine bench-tengine e2e-splitbrain e2e-fencing bench-fencing fuzz-long sim-summary
 
 all: build
 
@@ -172,3 +172,33 @@ soak-idle: ## 3 idle nodes in namespaces (root) for SOAK with every CPU busy (ni
 	@out=$$(SYSTOLE_BENCH=1 SOAK=$(SOAK) $(GO) test -count=1 -timeout 60m -run '^TestBenchIdleSoak$$' -v ./e2e/ 2>&1); rc=$$?; \
 	  if [ $$rc -ne 0 ]; then echo "$$out" | tail -80; exit $$rc; fi; \
 	  echo "$$out" | grep -E '^idle_soak '
+
+e2e-splitbrain: ## 2-node split brain in namespaces (root): the link cut, exactly one node fenced, the VIP never on both sides (10 ms ARP probes); ends with "splitbrain overlap_ms=X fenced=N survivor=NODE"
+	@out=$$($(GO) test -count=1 -timeout 10m -run '^TestSplitBrain$$' -v ./e2e/ 2>&1); rc=$$?; \
+	  echo "$$out" | grep -v '^splitbrain '; \
+	  echo "$$out" | grep '^splitbrain ' | tail -1; exit $$rc
+
+e2e-fencing: ## fencing end to end in namespaces (root): a lost node fenced before its resources are recovered, a failing agent, Debian's fence_dummy, and the split brain
+	$(GO) test -count=1 -timeout 10m -run '^(TestFencing|TestSplitBrain)$$' -v ./e2e/
+
+bench-fencing: ## 3 nodes in namespaces (root): group failover with fencing on vs off (KILLS per case), the fencing operation's time
+	@d=$$(mktemp -d /tmp/systole-bench-fencing.XXXXXX); trap 'rm -rf $$d' EXIT; \
+	  $(GO) build -o $$d/ ./cmd/... ./agents/cmd/systole-ra || exit 1; \
+	  out=$$(SYSTOLE_LAB_BIN=$$d SYSTOLE_BENCH=1 KILLS=$(KILLS) $(GO) test -count=1 -timeout 30m -run '^TestBenchFencingFailover$$' -v ./e2e/ 2>&1); rc=$$?; \
+	  if [ $$rc -ne 0 ]; then echo "$$out" | tail -80; exit $$rc; fi; \
+	  echo "$$out" | grep -E '^(kill|fencing_failover_ms|fence_op_ms|fenced_to_ip_start_ms) '
+
+FUZZ_LONG_TARGETS := ./messaging/:FuzzDecode ./messaging/:FuzzBody ./cib/:FuzzParse ./cib/:FuzzApplyPatch ./messaging/:FuzzParseHaCf ./messaging/:FuzzParseAuthkeys ./agents/metadata/:FuzzValidate
+FUZZ_PARALLEL ?= 1
+fuzz-long: FUZZTIME = 10m
+fuzz-long: ## the decoders of untrusted input (packets, CIB XML, patches, ha.cf, authkeys, agent meta-data), FUZZTIME (10m) each, one at a time, nice 19
+	@for t in $(FUZZ_LONG_TARGETS); do pkg=$${t%%:*}; f=$${t##*:}; \
+	  echo "== $$pkg $$f $(FUZZTIME)"; \
+	  nice -n 19 $(GO) test -run=NONE -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) -parallel=$(FUZZ_PARALLEL) $$pkg || exit 1; \
+	done
+
+SIM_TESTS := ^(TestRandomSchedules.*|TestRandomTwoNodeSchedules|TestSimRandomFaults|TestSimLargeCluster|TestConvergence)$$
+sim-summary: ## every random-schedule simulator (membership, messaging, crm, tengine, stonith, lrm): their `sim:` lines and the total
+	@$(GO) test -count=1 -v -run '$(SIM_TESTS)' ./internal/sim/ ./messaging/ ./crm/ ./tengine/ ./stonith/ ./lrm/ 2>&1 | \
+	  awk '/^sim: /{print; split($$3,a,"="); split($$4,b,"="); n+=a[2]; v+=b[2]} /^(--- FAIL|FAIL)/{print; bad=1} \
+	  END{printf "sim: total schedules=%d violations=%d\n", n, v; exit bad || v > 0}'

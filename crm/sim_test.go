@@ -740,6 +740,7 @@ func TestRandomSchedules(t *testing.T) {
 	}
 	t.Logf("%d seeds (from %d) in %.1fs: %d crashes (%d of a DC between sending a patch and saving it), %d crmd restarts in an unchanged view, %d partitions, %d DC events, %d writes acknowledged, %d refused or unknown, %d lost-change reports (stale DCs)",
 		seeds, first, time.Since(start).Seconds(), total["crashes"], total["ahead"], total["crmd"], total["partitions"], total["dcs"], total["acked"], total["refused"], total["lost"])
+	fmt.Printf("sim: crm schedules=%d violations=0\n", seeds) // a violation stops the test before this line
 }
 
 func TestRandomSchedulesIgnoreQuorum(t *testing.T) {
@@ -757,6 +758,7 @@ func TestRandomSchedulesIgnoreQuorum(t *testing.T) {
 	}
 	t.Logf("%d seeds (from %d) in %.1fs: %d crashes, %d crmd restarts in an unchanged view, %d partitions, %d writes acknowledged, %d lost-change reports",
 		seeds, first, time.Since(start).Seconds(), crashes, restarts, partitions, acked, lost)
+	fmt.Printf("sim: crm-ignore-quorum schedules=%d violations=0\n", seeds)
 	if lost == 0 {
 		t.Errorf("no merge ever lost a change: the schedules do not exercise merges")
 	}
@@ -800,4 +802,5 @@ func TestRandomSchedulesBoltStore(t *testing.T) {
 			st.Close()
 		}
 	}
+	fmt.Printf("sim: crm-bbolt schedules=%d violations=0\n", seeds)
 }

@@ -153,6 +153,7 @@ const replayWords = 16 // 1024-packet anti-replay window
 type link struct {
 	lastHeard time.Time
 	up        bool
+	maxPkt    uint64 // highest packet number heard on this medium (this generation)
 }
 
 type peer struct {
@@ -365,6 +366,9 @@ func (n *Node) Step(pkt []byte, medium int, now time.Time) error {
 	if p.Gen > pe.gen {
 		restarted := pe.gen != 0
 		pe.gen, pe.maxPkt, pe.win, pe.rs, pe.ackSeq, pe.joined = p.Gen, 0, [replayWords]uint64{}, nil, 0, false
+		for i := range pe.links {
+			pe.links[i].maxPkt = 0
+		}
 		if restarted && pe.state == PeerUp {
 			n.log.Info("peer restarted", "peer", pe.name, "gen", p.Gen)
 			n.rd.Peers = append(n.rd.Peers, PeerEvent{Node: pe.name, State: PeerUp, Generation: p.Gen, Restarted: true})
@@ -375,11 +379,20 @@ func (n *Node) Step(pkt []byte, medium int, now time.Time) error {
 		n.stats.Replays++
 		return fmt.Errorf("%w: %s packet %d", ErrReplay, p.Src, p.Pktno)
 	}
-	n.heard(pe, medium, now)
 	if !fresh {
 		n.stats.Duplicates++
+		// A duplicate proves the sender alive only on a medium that has
+		// not carried this packet number or a later one yet: the same
+		// packet arriving over a second medium. A copy on a medium that
+		// already carried it is a network duplicate or a replay, and a
+		// captured packet replayed again and again must not keep a dead
+		// node up.
+		if p.Pktno > pe.links[medium].maxPkt {
+			n.heard(pe, medium, p.Pktno, now)
+		}
 		return nil
 	}
+	n.heard(pe, medium, p.Pktno, now)
 	// Any packet may open the sender's stream: delivery starts at the
 	// first seq the sender had not yet sent when it sent this packet (or at
 	// this fresh data packet), so every message sent after both nodes saw
@@ -458,7 +471,8 @@ func (p *peer) replayCheck(pktno uint64) (fresh, tooOld bool) {
 	return true, false
 }
 
-func (n *Node) heard(pe *peer, medium int, now time.Time) {
+// heard records a valid packet numbered pktno from pe on medium.
+func (n *Node) heard(pe *peer, medium int, pktno uint64, now time.Time) {
 	pe.lastHeard = now
 	if pe.state != PeerUp || pe.late {
 		if pe.state != PeerUp {
@@ -469,6 +483,7 @@ func (n *Node) heard(pe *peer, medium int, now time.Time) {
 	}
 	l := &pe.links[medium]
 	l.lastHeard = now
+	l.maxPkt = max(l.maxPkt, pktno)
 	if !l.up {
 		l.up = true
 		n.rd.Links = append(n.rd.Links, LinkEvent{Node: pe.name, Medium: medium, Up: true})

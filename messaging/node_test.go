@@ -350,3 +350,51 @@ func TestOneWayFailureDoesNotStall(t *testing.T) {
 	}
 	s.check()
 }
+
+// TestReplayDoesNotKeepPeerAlive: a heartbeat captured while its sender was
+// up and replayed over and over (on the medium that carried it) must not
+// keep the sender up once it is gone, while the same packet arriving first
+// over a second medium still brings that medium's link up.
+func TestReplayDoesNotKeepPeerAlive(t *testing.T) {
+	two := func(c *Config) { c.Media = []Medium{{Name: "m"}, {Name: "m2"}} }
+	a, b := pair(t, testKeys(), two)
+	cfg := b.Config()
+	a.Tick(simEpoch)
+	var hb []byte
+	for _, p := range a.Ready().Packets {
+		if p.Medium == 0 {
+			hb = p.Data
+		}
+	}
+	now := simEpoch.Add(time.Millisecond)
+	if err := b.Step(hb, 0, now); err != nil {
+		t.Fatalf("valid heartbeat: %v", err)
+	}
+	// The same packet over the second medium: a duplicate that still
+	// brings that link up.
+	if err := b.Step(hb, 1, now); err != nil {
+		t.Fatalf("duplicate on medium 1: %v", err)
+	}
+	if ps := b.Peers()[0]; ps.State != PeerUp || !ps.Links[0] || !ps.Links[1] {
+		t.Fatalf("after the first heartbeat on both media: %+v", ps)
+	}
+	// a is gone; an attacker replays its heartbeat every keepalive on
+	// both media.
+	start := now
+	for now.Sub(start) < 3*cfg.Deadtime {
+		now = now.Add(cfg.Keepalive)
+		for m := range 2 {
+			if err := b.Step(hb, m, now); err != nil {
+				t.Fatalf("replay: %v", err)
+			}
+		}
+		b.Tick(now)
+		b.Ready()
+	}
+	if ps := b.Peers()[0]; ps.State != PeerDead || ps.Links[0] || ps.Links[1] {
+		t.Fatalf("a replayed heartbeat kept a dead peer up: %+v", ps)
+	}
+	if st := b.Stats(); st.Duplicates < 2*uint64(3*cfg.Deadtime/cfg.Keepalive) {
+		t.Fatalf("replays not counted as duplicates: %+v", st)
+	}
+}

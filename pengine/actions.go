@@ -365,7 +365,43 @@ func (s *sched) fenceOp(n *Node, optional bool, reason string) *Action {
 	if reason != "" && a.Reason == "" {
 		a.Reason = reason
 	}
+	// Pacemaker's pe_fence_op: once priority-fencing-delay applies to a
+	// node (it was lost), the delay is recomputed at every call, so the
+	// final value uses the node priorities of the whole status.
+	if _, ok := a.Meta["priority-fencing-delay"]; ok {
+		a.Meta["priority-fencing-delay"] = strconv.FormatInt(s.nodePriorityFencingDelay(n), 10)
+	}
 	return a
+}
+
+// nodePriorityFencingDelay is Pacemaker 2.1's node_priority_fencing_delay:
+// a lost cluster node gets the delay only when no more than half of the
+// cluster members are online, priorities differ, and it has the top one.
+func (s *sched) nodePriorityFencingDelay(n *Node) int64 {
+	if s.priorityFencingDelay <= 0 || n.RemoteNode || n.Online {
+		return 0
+	}
+	members, online := 0, 0
+	top, lowest := 0, 0
+	for _, x := range s.nodes {
+		if x.RemoteNode {
+			continue
+		}
+		members++
+		if x.Online {
+			online++
+		}
+		if members == 1 || x.priority > top {
+			top = x.priority
+		}
+		if members == 1 || x.priority < lowest {
+			lowest = x.priority
+		}
+	}
+	if online > members/2 || lowest == top || n.priority < top {
+		return 0
+	}
+	return s.priorityFencingDelay
 }
 
 // fenceNode marks a node unclean (and creates its optional fence op).
@@ -377,7 +413,10 @@ func (s *sched) fenceNode(n *Node, reason string, priorityDelay bool) {
 	if n.fenceReason == "" {
 		n.fenceReason = reason
 	}
-	s.fenceOp(n, true, reason)
+	a := s.fenceOp(n, true, reason)
+	if priorityDelay && s.priorityFencingDelay > 0 && !n.RemoteNode {
+		a.Meta["priority-fencing-delay"] = strconv.FormatInt(s.nodePriorityFencingDelay(n), 10)
+	}
 }
 
 func (s *sched) canFence(n *Node) bool {

@@ -393,8 +393,11 @@ func (s *sched) roleAction(r *Resource, from, to Role, n *Node, optional bool) b
 
 func (s *sched) stopResource(r *Resource, n *Node, optional bool) {
 	for _, cur := range r.RunningOn {
-		if r.partialMigrationTgt != nil && cur == r.partialMigrationTgt && cur == r.AssignedTo {
-			continue
+		if r.partialMigrationTgt != nil {
+			if cur == r.partialMigrationTgt && cur == r.AssignedTo {
+				continue // the partial migration continues there
+			}
+			optional = false
 		}
 		if r.RecoveryType == "stop_unexpected" && r.RestartPending && cur == r.AssignedTo {
 			continue
@@ -483,25 +486,28 @@ func (s *sched) createActions(r *Resource) {
 }
 
 func (s *sched) activeNode(r *Resource) (*Node, int, int) {
+	// Pacemaker's pe__find_active_on: the source of a partial migration,
+	// else (for resources not requiring fencing) the first clean node,
+	// else the first node.
 	all, clean := 0, 0
 	var cur *Node
 	for _, n := range r.RunningOn {
 		all++
-		if n.Online && !n.Unclean {
+		happy := n.Online && !n.Unclean
+		if happy {
 			clean++
 		}
-	}
-	if len(r.RunningOn) > 0 {
-		cur = r.RunningOn[0]
-		// prefer a clean node if the first one is not
-		for _, n := range r.RunningOn {
-			if n.Online && !n.Unclean {
+		if r.partialMigrationSrc != nil {
+			if n == r.partialMigrationSrc {
 				cur = n
-				break
+			}
+		} else if !r.NeedsFencing {
+			if happy && (cur == nil || !cur.Online || cur.Unclean) {
+				cur = n
 			}
 		}
-		if cur != nil && (!cur.Online || cur.Unclean) {
-			cur = r.RunningOn[0]
+		if cur == nil {
+			cur = n
 		}
 	}
 	return cur, all, clean
@@ -522,24 +528,42 @@ func (s *sched) createPrimitiveActions(r *Resource) {
 		}
 	}
 	current, numAll, numClean := s.activeNode(r)
-	needStop, needPromote, isMoving, allowMigrate, multiply := false, false, false, false, false
-	if current != nil && r.AssignedTo != nil && current != r.AssignedTo && r.NextRole >= RoleStarted {
-		isMoving = true
-		allowMigrate = s.canMigrate(r, current)
-		needStop = true
+	needStop, needPromote, isMoving, multiply := false, false, false, false
+	allowMigrate := r.AllowMigrate
+	// a dangling migration (migrate_from done, source not stopped yet)
+	// needs a stop on the source
+	for _, n := range r.dangling {
+		s.stopAction(r, n, false).set(afDangle)
 	}
-	if r.NeedsFencing {
+	partial := r.partialMigrationSrc != nil && r.partialMigrationTgt != nil
+	switch {
+	case numAll == 2 && numClean == 2 && r.AssignedTo != nil && partial &&
+		current == r.partialMigrationSrc && r.AssignedTo == r.partialMigrationTgt:
+		// still the target of a partial migration: continue it rather
+		// than stop everywhere
+	case r.NeedsFencing:
 		multiply = numAll > 1
-	} else {
+	default:
 		multiply = numClean > 1
 	}
 	if multiply {
+		// a partial migration to another target than the chosen one
+		// stops on both nodes, like a multiply active resource
 		switch r.RecoveryType {
 		case "stop_start":
 			needStop = true
 		case "stop_unexpected":
 			needStop = true
 		}
+		if partial {
+			multiply = false
+		}
+		r.partialMigrationSrc, r.partialMigrationTgt = nil, nil
+		allowMigrate = false
+	}
+	if current != nil && r.AssignedTo != nil && current != r.AssignedTo && r.NextRole >= RoleStarted {
+		isMoving = true
+		needStop = true
 	}
 	if r.StartPending && r.AssignedTo != nil {
 		// represent the already pending start in the graph
@@ -592,6 +616,11 @@ func (s *sched) createPrimitiveActions(r *Resource) {
 		role = next
 	}
 	s.createRecurring(r)
+	if r.partialMigrationTgt != nil && r.AssignedTo != r.partialMigrationTgt {
+		allowMigrate = false // the partial migration cannot continue
+	} else if !isMoving || r.NextRole < RoleStarted || !s.canMigrate(r, current) {
+		allowMigrate = false
+	}
 	if allowMigrate {
 		s.createMigration(r, current)
 	}
@@ -922,9 +951,9 @@ func (s *sched) rscFenceOrdering(r *Resource, fence *Action) {
 		}
 		a.set(afPseudo | afRunnable)
 		if orderImplicit {
-			s.orderActions(fence, a, arNone)
+			s.orderActions(fence, a, arOrdered)
 			if parentStop != nil {
-				s.orderActions(fence, parentStop, arNone)
+				s.orderActions(fence, parentStop, arOrdered)
 			}
 		}
 	}

@@ -126,7 +126,7 @@ func (s *sched) graphActionHead(a *Action) *GraphAction {
 		g.rscName = r.ID
 		if r.cloneName != "" {
 			g.rscName = r.cloneName
-			if !g.pseudo && strings.HasPrefix(a.UUID, r.ID+"_") {
+			if (!g.pseudo || r.isPrimitive()) && strings.HasPrefix(a.UUID, r.ID+"_") {
 				g.internalKey = a.UUID
 				g.OperationKey = r.cloneName + a.UUID[len(r.ID):]
 			}

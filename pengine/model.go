@@ -76,6 +76,9 @@ type Node struct {
 	running      []*Resource
 	assigned     []*Resource
 	fenceReason  string
+	// priority is the sum of the priority of the resources active here
+	// (+1 for a promoted instance), for priority-fencing-delay.
+	priority int
 	failures     map[string]*failInfo
 	hasState     bool
 }
@@ -224,6 +227,7 @@ const (
 	afDumped
 	afMigrationAbort
 	afAttrsEvaluated
+	afDangle // stop of the source of a dangling migration
 )
 
 // Ordering flags (pcmk__ar_*).

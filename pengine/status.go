@@ -14,7 +14,8 @@ func (s *sched) unpackStatus() {
 		return
 	}
 	var states []*etree.Element
-	for _, ns := range st.SelectElements("node_state") {
+	s.nodeStates = st.SelectElements("node_state")
+	for _, ns := range s.nodeStates {
 		id := ns.SelectAttrValue("id", "")
 		uname := ns.SelectAttrValue("uname", "")
 		n := s.nodeByID[id]
@@ -71,15 +72,6 @@ func (s *sched) unpackStatus() {
 	}
 	pass(false)
 	pass(true)
-	// A failed migrate_from leaves the resource active, and failed, where
-	// the migration started (Pacemaker's unpack_migrate_from_failure): it
-	// is recovered by a full stop and start, never migrated again.
-	for _, r := range s.allPrimitivesAndOrphans() {
-		if r.migrateFromFailed && len(r.RunningOn) > 0 && r.Managed {
-			r.Failed = true
-			r.StopIfFailed = true
-		}
-	}
 }
 
 func (s *sched) nodeStandbyConfig(n *Node) {}
@@ -246,6 +238,8 @@ type histRare struct {
 	secureDigest  string // op-secure-digest
 	secureParams  string // op-secure-params (default " passwd password user ")
 	featureSet    string // crm_feature_set
+	migSource     string // migrate_source
+	migTarget     string // migrate_target
 }
 
 const (
@@ -254,6 +248,7 @@ const (
 	hasForceRestart
 	hasSecureDigest
 	hasLastRC
+	hasMigrate // migrate_source or migrate_target present (in rare)
 )
 
 // histRaw collects an lrm_rsc_op's attributes (first occurrence wins, as
@@ -290,6 +285,8 @@ const (
 	haSecureDigest
 	haSecureParams
 	haFeatureSet
+	haMigSource
+	haMigTarget
 )
 
 // first marks bit as seen and reports whether it was new.
@@ -378,6 +375,16 @@ func (raw *histRaw) set(h *histOp, k, v string) {
 		if raw.first(haFeatureSet) {
 			raw.rare.featureSet = v
 		}
+	case "migrate_source":
+		if raw.first(haMigSource) {
+			raw.rare.migSource = v
+			h.has |= hasMigrate
+		}
+	case "migrate_target":
+		if raw.first(haMigTarget) {
+			raw.rare.migTarget = v
+			h.has |= hasMigrate
+		}
 	}
 }
 
@@ -391,7 +398,7 @@ func (raw *histRaw) get(bit uint32, v, def string) string {
 
 // finish computes the parsed fields of h from the collected attributes.
 func (raw *histRaw) finish(h *histOp) {
-	if h.has&(hasRestartDigest|hasForceRestart|hasSecureDigest) != 0 {
+	if h.has&(hasRestartDigest|hasForceRestart|hasSecureDigest|hasMigrate) != 0 {
 		rare := raw.rare
 		if raw.seen&haSecureParams == 0 {
 			rare.secureParams = " passwd password user "
@@ -632,14 +639,26 @@ func (s *sched) unpackLRMResource(n *Node, re *etree.Element) {
 	// history kept out of the tree by ParseInput comes first: elements
 	// in the tree after it were added later (injected)
 	// (kept slices are capacity-limited, so appending copies them)
-	ops := s.compactHist[re]
-	for _, e := range re.ChildElements() {
-		if e.Tag == "lrm_rsc_op" {
-			ops = append(ops, s.parseHistOp(e))
+	ops, cached := s.lrmOpsCache[re]
+	if !cached {
+		ops = s.compactHist[re]
+		for _, e := range re.ChildElements() {
+			if e.Tag == "lrm_rsc_op" {
+				ops = append(ops, s.parseHistOp(e))
+			}
 		}
 	}
 	if len(ops) == 0 {
 		return
+	}
+	if !cached && hasMigrationOp(ops) {
+		// the migration look-ups must see these same entries, in
+		// document order
+		s.cacheLRMOps(re, ops)
+		cached = true
+	}
+	if cached {
+		ops = slices.Clone(ops)
 	}
 	r := s.findRscForHistory(id, n)
 	if r == nil {
@@ -959,6 +978,13 @@ func (s *sched) unpackRscOp(r *Resource, n *Node, op *histOp, lastFailure **hist
 			r.Role = RolePromoted
 		case "migrate_to":
 			r.setActive()
+			if n.Unclean {
+				// the migration may have reached the target: stop it
+				// there too
+				if t := s.findNode(op.migTarget()); t != nil {
+					s.stopAction(r, t, false)
+				}
+			}
 		}
 		if r.pendingTask == "" {
 			r.pendingTask = op.task
@@ -1041,7 +1067,7 @@ func (s *sched) unpackRscOp(r *Resource, n *Node, op *histOp, lastFailure **hist
 	}
 	switch status {
 	case execDone:
-		s.updateResourceState(r, op, rc, *lastFailure, onFail)
+		s.updateResourceState(r, n, op, rc, *lastFailure, onFail)
 		return
 	case execNotInst:
 		strat := s.onFailFor(r, op.task, op.interval)
@@ -1054,7 +1080,7 @@ func (s *sched) unpackRscOp(r *Resource, n *Node, op *histOp, lastFailure **hist
 	}
 	strat := s.onFailFor(r, op.task, op.interval)
 	if strat == "ignore" {
-		s.updateResourceState(r, op, op.expected, *lastFailure, onFail)
+		s.updateResourceState(r, n, op, op.expected, *lastFailure, onFail)
 		r.IgnoreFailure = true
 		r.failedOn = append(r.failedOn, n)
 		return
@@ -1079,8 +1105,10 @@ func (s *sched) unpackFailure(r *Resource, n *Node, op *histOp, rc int, strat st
 	switch op.task {
 	case "stop":
 		s.resourceLocation(r, n, -Infinity)
-	case "migrate_to", "migrate_from":
-		// treat as active on the node
+	case "migrate_to":
+		s.unpackMigrateToFailure(r, n, op)
+	case "migrate_from":
+		s.unpackMigrateFromFailure(r, n, op)
 	case "promote":
 		r.Role = RolePromoted
 	case "demote":
@@ -1100,7 +1128,7 @@ func (s *sched) unpackFailure(r *Resource, n *Node, op *histOp, rc int, strat st
 	}
 }
 
-func (s *sched) updateResourceState(r *Resource, op *histOp, rc int, lastFailure *histOp, onFail *string) {
+func (s *sched) updateResourceState(r *Resource, n *Node, op *histOp, rc int, lastFailure *histOp, onFail *string) {
 	clear := false
 	switch {
 	case rc == 5 || (isProbe(op) && (op.rc == 5 || op.rc == 2)):
@@ -1132,7 +1160,7 @@ func (s *sched) updateResourceState(r *Resource, op *histOp, rc int, lastFailure
 		r.Role = RoleStarted
 		clear = true
 	case op.task == "migrate_to":
-		r.setActive()
+		s.unpackMigrateToSuccess(r, n, op)
 	default:
 		if r.Role < RoleStarted {
 			r.setActive()
@@ -1167,6 +1195,9 @@ func (s *sched) processRscState(r *Resource, n *Node, onFail string) {
 			s.fenceNode(n, r.ID+" is thought to be active there", false)
 		}
 	}
+	// Pacemaker keeps the failure for the node priority of
+	// priority-fencing-delay even on an unclean node.
+	failed := onFail != "ignore"
 	if n.Unclean {
 		onFail = "ignore"
 	}
@@ -1196,7 +1227,7 @@ func (s *sched) processRscState(r *Resource, n *Node, onFail string) {
 		}
 	}
 	if r.Role != RoleStopped && r.Role != RoleUnknown {
-		s.addRunning(r, n, onFail != "ignore")
+		s.addRunning(r, n, failed)
 		switch onFail {
 		case "ignore":
 		case "demote", "block":
@@ -1216,6 +1247,14 @@ func (s *sched) addRunning(r *Resource, n *Node, failed bool) {
 	}
 	r.RunningOn = append(r.RunningOn, n)
 	n.running = append(n.running, r)
+	if r.isPrimitive() && r.Priority != 0 && !failed {
+		// Pacemaker's native_priority_to_node.
+		if r.Role == RolePromoted {
+			n.priority += r.Priority + 1
+		} else {
+			n.priority += r.Priority
+		}
+	}
 
 	if r.Parent != nil {
 		for p := r.Parent; p != nil; p = p.Parent {

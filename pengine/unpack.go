@@ -19,6 +19,11 @@ type sched struct {
 	// compactHist holds history entries kept out of doc (ParseInput), by
 	// their lrm_resource element.
 	compactHist map[*etree.Element][]*histOp
+	// nodeStates are the status section's node_state elements; lrmOpsCache
+	// and lrmIndex serve the history look-ups of migrations (migration.go).
+	nodeStates  []*etree.Element
+	lrmOpsCache map[*etree.Element][]*histOp
+	lrmIndex    map[*etree.Element]map[string][]*etree.Element
 
 	opts map[string]string
 
@@ -26,6 +31,8 @@ type sched struct {
 	maintenanceMode, startFailureFatal, startupFencing       bool
 	shutdownLock, stopOrphanRsc, stopOrphanActions           bool
 	probeResources, concurrentFencing                        bool
+	// priorityFencingDelay is priority-fencing-delay in seconds (0: off).
+	priorityFencingDelay int64
 	noQuorumPolicy, placement, fencingAction                 string
 
 	nodes       []*Node
@@ -216,6 +223,16 @@ func (s *sched) unpackConfig() {
 	s.stopOrphanActions = boolOpt(true, "cancel-removed-actions", "stop-orphan-actions")
 	s.probeResources = boolOpt(true, "enable-startup-probes")
 	s.concurrentFencing = boolOpt(true, "concurrent-fencing")
+	// SBD's watchdog self-fencing counts as a fencing device (Pacemaker's
+	// unpack_config sets pe_flag_have_stonith_resource for have-watchdog).
+	if boolOpt(false, "have-watchdog") {
+		s.haveFencing = true
+	}
+	if v, ok := get("priority-fencing-delay"); ok {
+		if ms, ok := parseIntervalMS(v); ok && ms > 0 {
+			s.priorityFencingDelay = ms / 1000
+		}
+	}
 	s.noQuorumPolicy = "stop"
 	if v, ok := get("no-quorum-policy"); ok {
 		switch strings.ToLower(v) {

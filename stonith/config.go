@@ -21,6 +21,11 @@ type Config struct {
 	MaxHistory int
 	// MaxOutput bounds the agent output kept in a history entry.
 	MaxOutput int
+	// FirstID is the operation id counter's start: the first operation
+	// gets FirstID+1. History entries travel between nodes and are
+	// deduplicated by id, so the daemon makes ids unique in the cluster
+	// (a per-node prefix and its start time, see stonith/server).
+	FirstID uint64
 }
 
 // DefaultConfig returns the defaults.

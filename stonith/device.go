@@ -69,6 +69,14 @@ type Device struct {
 	Retries   map[Action]int           // pcmk_<action>_retries
 	Priority  int                      // meta attribute priority
 	Disabled  bool                     // meta attribute target-role=Stopped
+	// MonitorInterval is pcmk_monitor_interval, the recurring monitor's
+	// period, when MonitorIntervalSet (0 disables it); otherwise the
+	// daemon's default applies.
+	MonitorInterval    time.Duration
+	MonitorIntervalSet bool
+	// Unfencing is meta provides=unfencing: the device turns a node on
+	// ("unfences" it) when it joins the cluster.
+	Unfencing bool
 }
 
 // AgentAction returns the agent action that carries out a, after
@@ -166,6 +174,69 @@ func (l *Level) Matches(target string) bool {
 type Topology struct {
 	Devices map[string]*Device
 	Levels  []Level // sorted by index, then id
+	// Options are the crm_config options stonithd uses.
+	Options Options
+	// Warnings name the options that were ignored (a bad value); they do
+	// not make the configuration unusable.
+	Warnings []string
+}
+
+// Options are the cluster options (crm_config) of fencing. Both the
+// current names (fencing-*) and the older stonith-* names are read, the
+// newer first, as Pacemaker 3.
+type Options struct {
+	// Timeout is stonith-timeout: the default operation timeout; 0 when
+	// not set (the Fencer's DefaultTimeout applies).
+	Timeout time.Duration
+	// WatchdogTimeout is stonith-watchdog-timeout: > 0 enables watchdog
+	// self-fencing (a node that must be fenced is considered fenced this
+	// long after it lost the cluster, because its watchdog reset it).
+	WatchdogTimeout time.Duration
+}
+
+// readOptions reads the fencing options of crm_config. A bad value is
+// ignored with a warning.
+func readOptions(root *etree.Element) (Options, []string) {
+	var o Options
+	var warn []string
+	nv := map[string]string{}
+	for _, set := range root.FindElements("./configuration/crm_config/cluster_property_set") {
+		for _, p := range set.SelectElements("nvpair") {
+			if n := p.SelectAttrValue("name", ""); n != "" {
+				if _, seen := nv[n]; !seen {
+					nv[n] = p.SelectAttrValue("value", "")
+				}
+			}
+		}
+	}
+	get := func(names ...string) (string, string, bool) {
+		for _, n := range names {
+			if v, ok := nv[n]; ok {
+				return n, v, true
+			}
+		}
+		return "", "", false
+	}
+	if n, v, ok := get("fencing-timeout", "stonith-timeout"); ok {
+		ms, err := cib.ParseInterval(v)
+		if err != nil || ms <= 0 {
+			warn = append(warn, fmt.Sprintf("%s %q ignored: not a positive duration", n, v))
+		} else {
+			o.Timeout = time.Duration(ms) * time.Millisecond
+		}
+	}
+	if n, v, ok := get("fencing-watchdog-timeout", "stonith-watchdog-timeout"); ok {
+		t := strings.TrimSpace(v)
+		switch ms, err := cib.ParseInterval(strings.TrimPrefix(t, "-")); {
+		case err != nil:
+			warn = append(warn, fmt.Sprintf("%s %q ignored: not a duration", n, v))
+		case strings.HasPrefix(t, "-") && ms != 0:
+			warn = append(warn, fmt.Sprintf("%s %q ignored: a negative value (derive from SBD_WATCHDOG_TIMEOUT) is not supported; set a positive duration", n, v))
+		default:
+			o.WatchdogTimeout = time.Duration(ms) * time.Millisecond
+		}
+	}
+	return o, warn
 }
 
 // LevelsFor returns the levels that apply to target, in index order.
@@ -209,6 +280,7 @@ func FromDocument(doc *etree.Document) (*Topology, error) {
 	if root == nil {
 		return nil, fmt.Errorf("%w: empty document", ErrBadCIB)
 	}
+	t.Options, t.Warnings = readOptions(root)
 	for _, p := range root.FindElements("./configuration/resources//primitive[@class='stonith']") {
 		d, err := parseDevice(p)
 		if err != nil {
@@ -351,6 +423,11 @@ func parseDevice(p *etree.Element) (*Device, error) {
 			if d.DelayMax, err = dur(n, v); err != nil {
 				return nil, err
 			}
+		case "pcmk_monitor_interval":
+			if d.MonitorInterval, err = dur(n, v); err != nil {
+				return nil, err
+			}
+			d.MonitorIntervalSet = true
 		default:
 			if err := d.actionParam(n, v, dur); err != nil {
 				return nil, err
@@ -384,6 +461,9 @@ func parseDevice(p *etree.Element) (*Device, error) {
 	}
 	if strings.EqualFold(meta["target-role"], "Stopped") {
 		d.Disabled = true
+	}
+	if strings.EqualFold(strings.TrimSpace(meta["provides"]), "unfencing") {
+		d.Unfencing = true
 	}
 	return d, nil
 }

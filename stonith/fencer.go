@@ -21,6 +21,12 @@ type Request struct {
 	// Delay is added before the first device runs (stonith_admin -y);
 	// negative disables the devices' pcmk_delay_base/pcmk_delay_max too.
 	Delay time.Duration
+	// PriorityDelay, when not nil, replaces the devices'
+	// pcmk_delay_base/pcmk_delay_max (the graph's
+	// CRM_meta_priority_fencing_delay: a requested delay takes precedence
+	// over device delays, as in Pacemaker); Delay is still added. A
+	// negative Delay disables it too.
+	PriorityDelay *time.Duration
 	// Tolerance (stonith_admin --tolerance): when the target was fenced
 	// with the same action and done at most this long ago, the request
 	// completes at once with that entry (its id) and nothing runs.
@@ -123,6 +129,7 @@ type op struct {
 	wait     time.Time // hold the next step until then (fencing delay)
 	delayed  bool      // the delay was applied
 	held     bool      // waiting for wait
+	watchdog bool      // no device: waiting for the target's watchdog to reset it
 	status   map[string]bool
 	pending  map[uint64]bool // queries in flight for this op
 	tried    []string
@@ -149,6 +156,9 @@ type Fencer struct {
 	listCmd map[string]uint64 // device -> list query in flight
 	history []Entry
 	ready   Ready
+
+	wdTimeout     time.Duration // stonith-watchdog-timeout, 0 = off
+	wdUnavailable string        // why this node cannot use a watchdog ("" = it can)
 }
 
 // NewFencer returns a Fencer with an empty topology. rng draws the
@@ -158,7 +168,7 @@ func NewFencer(cfg Config, rng *rand.Rand) (*Fencer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Fencer{cfg: cfg, rng: rng, topo: &Topology{Devices: map[string]*Device{}},
+	return &Fencer{cfg: cfg, rng: rng, topo: &Topology{Devices: map[string]*Device{}}, nextOp: cfg.FirstID,
 		ops: map[uint64]*op{}, queues: map[string][]uint64{}, cmds: map[uint64]Command{},
 		lists: map[string]listCache{}, listCmd: map[string]uint64{}}, nil
 }
@@ -173,6 +183,57 @@ func (f *Fencer) SetTopology(t *Topology) {
 		}
 	}
 	f.topo = t
+}
+
+// SetDefaultTimeout sets the timeout of operations whose request names
+// none (crm_config stonith-timeout); d <= 0 keeps the current one.
+func (f *Fencer) SetDefaultTimeout(d time.Duration) {
+	if d > 0 {
+		f.cfg.DefaultTimeout = d
+	}
+}
+
+// SetWatchdog configures watchdog self-fencing (stonith-watchdog-timeout):
+// with timeout > 0, an operation for which no device can fence the target
+// completes as done timeout after it was requested (the target's watchdog
+// has reset it by then), with device "watchdog". unavailable, when not
+// empty, says why watchdogs cannot be used here (no /dev/watchdog): such
+// an operation then fails with that reason instead.
+func (f *Fencer) SetWatchdog(timeout time.Duration, unavailable string) {
+	f.wdTimeout, f.wdUnavailable = max(timeout, 0), unavailable
+}
+
+// DefaultTimeout returns the timeout of operations whose request names
+// none.
+func (f *Fencer) DefaultTimeout() time.Duration { return f.cfg.DefaultTimeout }
+
+// Observe records an ended operation that another node ran or recorded (a
+// peer's broadcast result, or a peer's history when this node joins). An
+// entry whose id is already in the history, a pending entry, or one
+// without target is ignored; Observe reports whether the entry was added.
+// The history stays ordered by completion time; nothing runs and no
+// Completion is emitted (the caller publishes what it observed).
+func (f *Fencer) Observe(e Entry) bool {
+	if e.State == StatePending || e.Target == "" || e.ID == 0 {
+		return false
+	}
+	if _, local := f.ops[e.ID]; local {
+		return false
+	}
+	for _, h := range f.history {
+		if h.ID == e.ID {
+			return false
+		}
+	}
+	i := len(f.history)
+	for i > 0 && f.history[i-1].Completed.After(e.Completed) {
+		i--
+	}
+	f.history = slices.Insert(f.history, i, cloneEntry(e))
+	if n := len(f.history) - f.cfg.MaxHistory; n > 0 {
+		f.history = slices.Delete(f.history, 0, n)
+	}
+	return true
 }
 
 // Topology returns the current topology.
@@ -218,6 +279,11 @@ func (f *Fencer) Request(now time.Time, r Request) (uint64, error) {
 	}
 	if r.Delay < 0 {
 		o.delayed = true // no device delay either
+	} else if r.PriorityDelay != nil {
+		o.delayed = true // replaces the device delays
+		if *r.PriorityDelay > 0 {
+			o.wait = o.wait.Add(*r.PriorityDelay)
+		}
 	}
 	f.ops[o.e.ID] = o
 	f.queues[r.Target] = append(f.queues[r.Target], o.e.ID)
@@ -354,6 +420,19 @@ func (f *Fencer) Pending() []Entry {
 	return out
 }
 
+// Entry returns the entry of operation id: pending, or from the history.
+func (f *Fencer) Entry(id uint64) (Entry, bool) {
+	if o, ok := f.ops[id]; ok {
+		return cloneEntry(o.e), true
+	}
+	for i := len(f.history) - 1; i >= 0; i-- {
+		if f.history[i].ID == id {
+			return cloneEntry(f.history[i]), true
+		}
+	}
+	return Entry{}, false
+}
+
 // History returns the ended operations for target ("" for all), oldest
 // first, followed by the pending ones.
 func (f *Fencer) History(target string) []Entry {
@@ -398,6 +477,25 @@ func (f *Fencer) advance(now time.Time, o *op) {
 			reason := "no fence device can fence " + o.e.Target
 			if len(o.failures) > 0 {
 				reason = "every fencing level failed: " + strings.Join(o.failures, "; ")
+			} else if f.wdTimeout > 0 || o.watchdog {
+				if f.wdUnavailable != "" && !o.watchdog {
+					f.finish(now, o, StateFailed, reason+" and "+f.wdUnavailable)
+					return
+				}
+				// Watchdog self-fencing: the target's watchdog resets it
+				// within the timeout of its losing the cluster.
+				if !o.watchdog {
+					o.watchdog = true
+					if w := o.e.Requested.Add(f.wdTimeout); w.After(o.wait) {
+						o.wait = w
+					}
+				}
+				if o.held = now.Before(o.wait); o.held {
+					return
+				}
+				o.e.Devices = []string{"watchdog"}
+				f.finish(now, o, StateDone, "")
+				return
 			}
 			f.finish(now, o, StateFailed, reason)
 			return

@@ -195,6 +195,24 @@ func TestFencerScenarios(t *testing.T) {
 				"+7s done 1 n1 off devices=ipmi-n1 clients=a ",
 			},
 		},
+		{
+			name: "a priority delay replaces the device delay (pcmk_delay_base 2s)",
+			reqs: []Request{{Target: "n1", Action: ActionOff, Client: "crmd", PriorityDelay: ptr(10 * time.Second)}},
+			ans:  rcs(nil, nil),
+			want: []string{
+				"+10s cmd ipmi-n1 action=off nodename=n1 port=n1 ip=192.0.2.11 username=admin",
+				"+10s done 1 n1 off devices=ipmi-n1 clients=crmd ",
+			},
+		},
+		{
+			name: "a priority delay of 0 disables the device delay",
+			reqs: []Request{{Target: "n1", Action: ActionOff, Client: "crmd", PriorityDelay: ptr(time.Duration(0))}},
+			ans:  rcs(nil, nil),
+			want: []string{
+				"+0s cmd ipmi-n1 action=off nodename=n1 port=n1 ip=192.0.2.11 username=admin",
+				"+0s done 1 n1 off devices=ipmi-n1 clients=crmd ",
+			},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -378,3 +396,5 @@ func TestTolerance(t *testing.T) {
 		})
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

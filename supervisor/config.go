@@ -61,7 +61,8 @@ type Config struct {
 
 // DefaultDaemons is Systole's stack in start order, with the restart
 // policy of docs/systoled.md: the layers below crmd and crmd itself are
-// restarted together, pengine and tengine alone.
+// restarted together, pengine, tengine and stonithd (which needs crmd's
+// CIB, so it starts last) alone.
 func DefaultDaemons() []Daemon {
 	return []Daemon{
 		{Name: "messagingd", Restart: RestartStack},
@@ -69,8 +70,8 @@ func DefaultDaemons() []Daemon {
 		{Name: "lrmd", Restart: RestartStack},
 		{Name: "pengine", Restart: RestartAlone},
 		{Name: "tengine", Restart: RestartAlone},
-		{Name: "stonithd", Restart: RestartStack},
 		{Name: "crmd", Restart: RestartStack},
+		{Name: "stonithd", Restart: RestartAlone},
 	}
 }
 

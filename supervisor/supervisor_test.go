@@ -173,6 +173,28 @@ func TestStackCrashRestartsEverythingInOrder(t *testing.T) {
 	}
 }
 
+// TestDefaultStack: Systole's own stack. stonithd starts after crmd (it
+// reads crmd's CIB) and a stonithd crash restarts it alone; a crmd crash
+// stops stonithd first and starts it last again.
+func TestDefaultStack(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.RejoinDelay = 500 * time.Millisecond
+	w := newWorld(t, cfg)
+	w.s.Start(w.now)
+	w.drain()
+	w.check("0ms spawn messagingd", "0ms spawn membershipd", "0ms spawn lrmd", "0ms spawn pengine", "0ms spawn tengine",
+		"0ms spawn crmd", "0ms spawn stonithd")
+	w.crash("stonithd")
+	w.run(200 * time.Millisecond)
+	w.check("0ms crash stonithd", "100ms spawn stonithd")
+	w.crash("crmd")
+	w.run(700 * time.Millisecond)
+	w.check("200ms crash crmd", "200ms term stonithd", "200ms term tengine", "200ms term pengine", "200ms term lrmd",
+		"200ms term membershipd", "200ms term messagingd",
+		"700ms spawn messagingd", "700ms spawn membershipd", "700ms spawn lrmd", "700ms spawn pengine", "700ms spawn tengine",
+		"700ms spawn crmd", "700ms spawn stonithd")
+}
+
 func TestGiveUpAfterTooManyCrashes(t *testing.T) {
 	w := start(t)
 	var delays []string

@@ -21,6 +21,7 @@ import (
 	crmstatus "github.com/systole/systole/crm/status"
 	"github.com/systole/systole/crm/status/source"
 	cibv1 "github.com/systole/systole/proto/cib/v1"
+	stonithv1 "github.com/systole/systole/proto/stonith/v1"
 )
 
 func main() {
@@ -45,9 +46,6 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return code
 }
 
-// fenceNote is what -m shows until stonithd exists (issue 9).
-const fenceNote = "fencing history not available: stonithd not built yet"
-
 type options struct {
 	oneShot                         bool
 	interval                        string
@@ -61,8 +59,11 @@ type options struct {
 
 	args      []string
 	newSource func() (*source.Source, error)
-	now       func() time.Time
-	isTTY     func(io.Writer) bool
+	// history reads stonithd's fencing history next to the CIB socket
+	// (nil: none is shown).
+	history func(ctx context.Context, cibSocket string) ([]*stonithv1.Entry, error)
+	now     func() time.Time
+	isTTY   func(io.Writer) bool
 }
 
 // AddFlags registers crm_mon's flags with Pacemaker's names and letters.
@@ -75,7 +76,7 @@ func (o *options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVarP(&o.groupByNode, "group-by-node", "n", false, "group resources by node")
 	fs.BoolVarP(&o.operations, "operations", "o", false, "show the resource operation history")
 	fs.BoolVarP(&o.timing, "timing-details", "t", false, "show timing details in the operation history")
-	fs.StringVarP(&o.fence, "fence-history", "m", "", "show the fencing history (level 0-3; stonithd is not built yet)")
+	fs.StringVarP(&o.fence, "fence-history", "m", "", "fencing history level: 0 off, 1 failures and pending (the default), 2 also successes (-m alone), 3 the full history")
 	fs.Lookup("fence-history").NoOptDefVal = "2"
 	fs.StringVar(&o.outputAs, "output-as", "text", "output format: text or xml")
 	fs.BoolVarP(&o.asXML, "as-xml", "X", false, "same as --output-as=xml (kept for old resource agents)")
@@ -87,7 +88,7 @@ func (o *options) AddFlags(fs *pflag.FlagSet) {
 // NewRootCommand returns the crm_mon command; args are recorded as the
 // XML's request.
 func NewRootCommand(args []string) *cobra.Command {
-	o := &options{args: args, newSource: source.FromEnv, now: time.Now, isTTY: isTerminal}
+	o := &options{args: args, newSource: source.FromEnv, now: time.Now, isTTY: isTerminal, history: stonithHistory}
 	cmd := &cobra.Command{
 		Use:   "crm_mon [options]",
 		Short: "Show the cluster's state",
@@ -264,10 +265,10 @@ func (o *options) render(ctx context.Context, src *source.Source) (string, error
 	opts := crmstatus.Options{
 		Inactive: o.inactive, FailCounts: o.failcounts, NodeAttributes: o.attrs,
 		GroupByNode: o.groupByNode, Operations: o.operations, Timing: o.timing,
-		FenceHistory: o.fence != "" && o.fence != "0", FenceHistoryNote: fenceNote,
 		LastUpdated: now.Unix(), Location: time.Local,
 		Request: strings.TrimSpace("crm_mon " + strings.Join(o.args, " ")),
 	}
+	opts.FenceLevel, opts.Fencing, opts.FenceError = o.fencing(ctx, src, c.FencingEnabled)
 	if o.outputAs == "xml" {
 		return string(c.XML(opts)), nil
 	}

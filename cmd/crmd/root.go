@@ -27,6 +27,7 @@ import (
 	msgclient "github.com/systole/systole/messaging/client"
 	lrmv1 "github.com/systole/systole/proto/lrm/v1"
 	penginev1 "github.com/systole/systole/proto/pengine/v1"
+	stonithv1 "github.com/systole/systole/proto/stonith/v1"
 	tenginev1 "github.com/systole/systole/proto/tengine/v1"
 )
 
@@ -42,6 +43,7 @@ type options struct {
 	lrmdSocket     string
 	pengineSocket  string
 	tengineSocket  string
+	stonithSocket  string
 }
 
 func (o *options) AddFlags(fs *pflag.FlagSet) {
@@ -56,6 +58,7 @@ func (o *options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.lrmdSocket, "lrmd-socket", "", "lrmd's API socket (default <run-dir>/lrmd.sock)")
 	fs.StringVar(&o.pengineSocket, "pengine-socket", "", "pengine's API socket, used on the DC (default <run-dir>/pengine.sock)")
 	fs.StringVar(&o.tengineSocket, "tengine-socket", "", "tengine's API socket, used on the DC (default <run-dir>/tengine.sock)")
+	fs.StringVar(&o.stonithSocket, "stonith-socket", "", "stonithd's API socket, used on the DC to fence (default <run-dir>/stonithd.sock)")
 }
 
 func (o *options) path(flag, name string) string {
@@ -154,12 +157,17 @@ func run(cmd *cobra.Command, o *options) error {
 	if err != nil {
 		return err
 	}
+	sc, err := dial(o.stonithSocket, "stonithd.sock")
+	if err != nil {
+		return err
+	}
 	cfg := server.Config{
 		Logger:         log,
 		NoQuorumPolicy: crm.NoQuorumPolicy(o.noQuorumPolicy),
 		LRM:            lrmv1.NewLRMServiceClient(lc),
 		PEngine:        penginev1.NewPEngineServiceClient(pc),
 		TEngine:        tenginev1.NewTransitionServiceClient(tc),
+		Stonith:        stonithv1.NewStonithServiceClient(sc),
 	}
 	s, err := server.New(core, store, server.Messaging{C: mc}, cfg)
 	if err != nil {

@@ -14,5 +14,6 @@ func NewRootCommand() *cobra.Command {
 	}
 	root.AddCommand(newAgentCommand())
 	root.AddCommand(newLabCommand())
+	root.AddCommand(newCTSCommand())
 	return root
 }

@@ -1,6 +1,6 @@
 // Command systoled is Systole's node supervisor: it starts the node's
 // daemons in order (messagingd, membershipd, lrmd, pengine, tengine,
-// stonithd, crmd), each once the previous one's socket answers, restarts
+// crmd, stonithd), each once the previous one's socket answers, restarts
 // a crashed one with back-off, and stops them in reverse order. See
 // docs/systoled.md.
 //

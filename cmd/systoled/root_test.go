@@ -19,7 +19,7 @@ import (
 )
 
 var fakeSockets = map[string]string{"messagingd": "messaging.sock", "membershipd": "membership.sock", "lrmd": "lrmd.sock",
-	"pengine": "pengine.sock", "tengine": "tengine.sock", "crmd": "cib.sock"}
+	"pengine": "pengine.sock", "tengine": "tengine.sock", "crmd": "cib.sock", "stonithd": "stonithd.sock"}
 
 // TestMain: linked as messagingd, lrmd, ... the test binary is a fake
 // daemon that listens on its socket under --run-dir (or --socket) until
@@ -94,7 +94,7 @@ func TestConfigFile(t *testing.T) {
 }
 
 // TestStartStatusStop runs `systoled start` over fake daemons: all come
-// up in order, status lists them, a SIGKILLed pengine is restarted alone,
+// up in order, status lists them, a SIGKILLed pengine or stonithd is restarted alone,
 // stop ends everything; status then exits "not running".
 func TestStartStatusStop(t *testing.T) {
 	self, err := os.Executable()
@@ -150,7 +150,7 @@ func TestStartStatusStop(t *testing.T) {
 			names = append(names, f[0])
 		}
 	}
-	if got := strings.Join(names, " "); got != "messagingd membershipd lrmd pengine tengine crmd" {
+	if got := strings.Join(names, " "); got != "messagingd membershipd lrmd pengine tengine crmd stonithd" {
 		t.Fatalf("status order %q:\n%s", got, out)
 	}
 	var pengine int
@@ -164,6 +164,16 @@ func TestStartStatusStop(t *testing.T) {
 		st := status()
 		return st.Phase == "running" && st.Daemons[3].Restarts == 1 && st.Daemons[3].State == "up"
 	})
+	// stonithd (after crmd) restarts alone too.
+	stonithd := status().Daemons[6]
+	if stonithd.Name != "stonithd" {
+		t.Fatalf("daemon 6 is %s", stonithd.Name)
+	}
+	syscall.Kill(stonithd.Pid, syscall.SIGKILL)
+	wait("stonithd restarted alone", func() bool {
+		st := status()
+		return st.Phase == "running" && st.Daemons[6].Restarts == 1 && st.Daemons[6].State == "up" && st.Daemons[5].Restarts == 0
+	})
 	out, err = execute(append([]string{"stop"}, common...)...)
 	if err != nil || !strings.Contains(out, "stopped") {
 		t.Fatalf("stop: %v %s", err, out)
@@ -175,7 +185,7 @@ func TestStartStatusStop(t *testing.T) {
 		t.Fatalf("status after stop: %v", err)
 	}
 	logs, _ := filepath.Glob(filepath.Join(run, "logs", "*.log"))
-	if len(logs) != 6 {
+	if len(logs) != 7 {
 		t.Fatalf("logs %v", logs)
 	}
 }

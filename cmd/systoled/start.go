@@ -72,10 +72,13 @@ func (o *options) specs(node string) []daemonSpec {
 			args: []string{"--run-dir", rd, "--log-level", o.logLevel}, optional: "the DC cannot compute transitions"},
 		{name: "tengine", restart: supervisor.RestartAlone, socket: sock("tengine.sock"),
 			args: []string{"--run-dir", rd, "--log-level", o.logLevel}, optional: "the DC cannot execute transitions"},
-		{name: "stonithd", restart: supervisor.RestartStack, socket: sock("stonithd.sock"),
-			args: []string{"--run-dir", rd}, optional: "stonithd not built yet (issue 9)"},
 		{name: "crmd", restart: supervisor.RestartStack, socket: sock("cib.sock"),
 			args: []string{"--node", node, "--run-dir", rd, "--state-dir", filepath.Join(sd, "crm"), "--log-level", o.logLevel}},
+		// After crmd: stonithd reads the devices from crmd's CIB. Alone:
+		// its history is re-read from the peers and the devices from the
+		// CIB, so a restart loses nothing the cluster needs.
+		{name: "stonithd", restart: supervisor.RestartAlone, socket: sock("stonithd.sock"),
+			args: []string{"--node", node, "--run-dir", rd, "--log-level", o.logLevel}, optional: "nodes cannot be fenced"},
 	}
 }
 
@@ -148,11 +151,7 @@ func start(cmd *cobra.Command, o *options) error {
 			if s.optional == "" {
 				return fmt.Errorf("%s: %w", s.name, err)
 			}
-			if s.name == "stonithd" {
-				log.Warn(s.optional + "; running without it")
-			} else {
-				log.Warn(s.name+" not found; running without it: "+s.optional, "err", err)
-			}
+			log.Warn(s.name+" not found; running without it: "+s.optional, "err", err)
 			continue
 		}
 		children = append(children, server.Child{Name: s.name, Restart: s.restart, Path: path, Args: s.args, Env: s.env, Socket: s.socket})

@@ -8,6 +8,7 @@ import (
 	"github.com/systole/systole/crm"
 	lrmv1 "github.com/systole/systole/proto/lrm/v1"
 	penginev1 "github.com/systole/systole/proto/pengine/v1"
+	stonithv1 "github.com/systole/systole/proto/stonith/v1"
 	tenginev1 "github.com/systole/systole/proto/tengine/v1"
 )
 
@@ -40,6 +41,9 @@ type Config struct {
 	// the DC pipeline runs only when both are set.
 	PEngine penginev1.PEngineServiceClient
 	TEngine tenginev1.TransitionServiceClient
+	// Stonith is the local stonithd, which the DC asks to fence (nil:
+	// stonith actions fail with UNAVAILABLE; see fence.go).
+	Stonith stonithv1.StonithServiceClient
 	// Now is the clock (nil: time.Now). Tests inject a fake.
 	Now func() time.Time
 	// Logger receives the daemon's logs; nil discards.

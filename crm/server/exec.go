@@ -65,7 +65,8 @@ func (s *Server) execOn(ctx context.Context, req *crmv1.ExecuteActionRequest) (*
 		return nil, status.Errorf(codes.InvalidArgument, "crmd: execute: %v", err)
 	}
 	target := req.GetNode()
-	if target == s.name {
+	if target == s.name || req.GetOperation() == "stonith" {
+		// the DC fences: a stonith action's node is its (lost) target
 		return s.runOnce(ctx, req)
 	}
 	et, ok := s.tr.(ExecTransport)
@@ -231,7 +232,7 @@ func (s *Server) runAction(ctx context.Context, req *crmv1.ExecuteActionRequest)
 	s.log.Info("executing action", "rsc", rsc, "op", req.GetOperationKey(), "key", req.GetTransitionKey())
 	switch op {
 	case "stonith":
-		return nil, status.Error(codes.Unimplemented, "stonithd not built yet (issue 9)")
+		return s.runFence(ctx, req)
 	case "clear_failcount":
 		if err := s.clearFailcount(ctx, s.name, rsc); err != nil {
 			return nil, status.Errorf(codes.Unavailable, "crmd: clear_failcount: %v", err)
@@ -270,6 +271,9 @@ func (s *Server) runAction(ctx context.Context, req *crmv1.ExecuteActionRequest)
 	}
 	if !lrm.KnownAction(op) {
 		return nil, status.Errorf(codes.InvalidArgument, "crmd: unknown operation %q", op)
+	}
+	if req.GetRscClass() == lrm.ClassStonith {
+		return s.runFenceDevice(ctx, req)
 	}
 	iv := msAttr(attrs, "CRM_meta_interval")
 	params, meta := map[string]string{}, map[string]string{}

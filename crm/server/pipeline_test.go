@@ -289,7 +289,7 @@ func TestExecuteActionOnceAndErrors(t *testing.T) {
 	for _, tt := range []struct {
 		op, want string
 	}{
-		{"stonith", "stonithd not built yet"},
+		{"stonith", "no stonithd configured"},
 		{"frobnicate", "unknown operation"},
 	} {
 		r := &crmv1.ExecuteActionRequest{Node: target, Operation: tt.op, RscId: "d1", TransitionKey: "9:1:0:" + tt.op}

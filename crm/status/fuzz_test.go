@@ -21,7 +21,7 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
-		all := Options{Inactive: true, FailCounts: true, NodeAttributes: true, Operations: true, FenceHistory: true, Timing: true}
+		all := Options{Inactive: true, FailCounts: true, NodeAttributes: true, Operations: true, FenceLevel: FenceLevelFull, Fencing: goldenFencing, Timing: true}
 		_ = c.Text(all)
 		all.GroupByNode = true
 		_ = c.Text(all)

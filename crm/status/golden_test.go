@@ -22,8 +22,20 @@ var goldenVariants = []struct {
 	{"rfA.txt", Options{Inactive: true, FailCounts: true, NodeAttributes: true}, false},
 	{"o.txt", Options{Operations: true, Inactive: true}, false},
 	{"n.txt", Options{GroupByNode: true, Inactive: true}, false},
-	{"m.txt", Options{FenceHistory: true, FenceHistoryNote: "fencing history not available: stonithd not built yet"}, false},
+	{"m.txt", Options{FenceLevel: FenceLevelSuccess, Fencing: goldenFencing}, false},
+	{"m1.txt", Options{FenceLevel: FenceLevelFailed, Fencing: goldenFencing}, false},
+	{"m3.txt", Options{FenceLevel: FenceLevelFull, Fencing: goldenFencing}, false},
+	{"m.xml", Options{FenceLevel: FenceLevelFull, Fencing: goldenFencing, Request: "crm_mon -1 -m 3 --output-as=xml"}, true},
 	{"xml", Options{Request: "crm_mon -1 --output-as=xml"}, true},
+}
+
+// goldenFencing is a fencing history: node2 fenced twice (reduced to the
+// newest below level 3), a failed attempt on node3, one pending.
+var goldenFencing = []FenceEvent{
+	{Target: "node2", Action: "reboot", State: FenceDone, Origin: "node1", Delegate: "node1", Clients: []string{"crmd"}, Completed: (goldenNow - 600) * 1000},
+	{Target: "node3", Action: "reboot", State: FenceFailed, Origin: "node1", Delegate: "node1", Clients: []string{"crmd"}, Reason: "fence_systole_lab: rc 1", Completed: (goldenNow - 120) * 1000},
+	{Target: "node2", Action: "reboot", State: FenceDone, Origin: "node1", Delegate: "node3", Clients: []string{"crmd", "stonith_admin.77"}, Completed: (goldenNow - 60) * 1000},
+	{Target: "node3", Action: "off", State: FencePending, Origin: "node2", Clients: []string{"stonith_admin.80"}},
 }
 
 // TestGolden renders every testdata/*.xml CIB with each variant and

@@ -15,16 +15,20 @@ type Options struct {
 	NodeAttributes bool // -A: node attributes
 	GroupByNode    bool // -n: resources under the node they run on
 	Operations     bool // -o: operation history
-	FenceHistory   bool // -m: fencing history
-	Timing         bool // -t: timing details in the operation history
+	// FenceLevel is --fence-history's level (FenceLevel*): which of
+	// Fencing is shown.
+	FenceLevel int
+	Timing     bool // -t: timing details in the operation history
 	// LastUpdated is the time shown as "Last updated" (seconds since the
 	// epoch); 0 shows the cluster's Now.
 	LastUpdated int64
 	// Location is the time zone times are printed in (nil = UTC).
 	Location *time.Location
-	// FenceHistoryNote, when set, is printed (text) instead of a fencing
-	// history, which Systole has no source for yet.
-	FenceHistoryNote string
+	// Fencing is stonithd's history (live only; empty offline).
+	Fencing []FenceEvent
+	// FenceError, when set, is shown instead of the fencing history
+	// (stonithd could not be asked).
+	FenceError string
 	// Request is recorded as the XML's request attribute (the command line).
 	Request string
 }
@@ -333,14 +337,7 @@ func (c *Cluster) Text(o Options) string {
 		}
 	}
 
-	if o.FenceHistory {
-		add("", "Fencing History:")
-		if o.FenceHistoryNote != "" {
-			add("  * " + o.FenceHistoryNote)
-		} else {
-			add("  * No fencing history")
-		}
-	}
+	add(c.fencingLines(o)...)
 	return strings.Join(out, "\n") + "\n"
 }
 

@@ -19,7 +19,7 @@ func yes(b bool) string {
 // XML renders the state as crm_mon --output-as=xml does (Pacemaker 2.1's
 // <pacemaker-result> shape): summary, nodes, resources (inactive ones
 // included), node_attributes, node_history with timing, failures and
-// fence_history (empty: Systole has no fencing history yet), then
+// fence_history (Options.Fencing, reduced by Options.FenceLevel), then
 // <status code="0" message="OK"/>. Options only set the request, the
 // time zone and the last-updated time: the XML always has every section,
 // as Pacemaker's does.
@@ -42,7 +42,7 @@ func (c *Cluster) XML(o Options) []byte {
 			c.xmlFailure(fs, f, o)
 		}
 	}
-	root.CreateElement("fence_history")
+	c.xmlFencing(root.CreateElement("fence_history"), o)
 	st := root.CreateElement("status")
 	st.CreateAttr("code", "0")
 	st.CreateAttr("message", "OK")

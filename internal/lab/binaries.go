@@ -16,7 +16,8 @@ var (
 	requiredCommands = []string{"cmd/systoled", "cmd/messagingd", "cmd/membershipd", "cmd/lrmd", "cmd/crmd",
 		"cmd/cibadmin", "agents/cmd/systole-ra"}
 	optionalCommands = []string{"cmd/pengine", "cmd/tengine", "cmd/stonithd", "cmd/crm_mon", "cmd/crm_resource",
-		"cmd/crm_attribute", "cmd/crm_standby", "cmd/crm_node", "cmd/crmadmin"}
+		"cmd/crm_attribute", "cmd/crm_standby", "cmd/crm_node", "cmd/crmadmin",
+		"cmd/fence_systole_lab", "cmd/stonith_admin"}
 )
 
 // ModuleRoot returns the directory of Systole's go.mod, from the current

@@ -52,6 +52,10 @@ type ClusterOptions struct {
 	LogLevel string
 	// HaCfExtra is appended to every node's ha.cf.
 	HaCfExtra string
+	// SerialLinks are pairs of node indices joined by a null-modem cable
+	// (a socat pseudo-terminal pair; see SerialLink), added to both
+	// nodes' ha.cf as `serial` media.
+	SerialLinks [][2]int
 }
 
 // Cluster is a running lab of whole nodes. Its state is kept in
@@ -74,6 +78,8 @@ type Cluster struct {
 	LogLevel string `json:"log_level"`
 	// Nodes in order.
 	Nodes []*ClusterNode `json:"nodes"`
+	// Serial are the nodes' serial cables (serial.go).
+	Serial []*SerialLink `json:"serial,omitempty"`
 }
 
 // ClusterNode is one node of a Cluster.
@@ -192,6 +198,9 @@ func Up(n int, o ClusterOptions) (c *Cluster, err error) {
 			return c, err
 		}
 	}
+	if err := c.startSerial(o.SerialLinks); err != nil {
+		return c, err
+	}
 	for _, nd := range c.Nodes {
 		if err := os.MkdirAll(nd.Dir, 0o755); err != nil {
 			return c, err
@@ -210,7 +219,7 @@ func Up(n int, o ClusterOptions) (c *Cluster, err error) {
 		}
 		cf := fmt.Sprintf("# written by the systole lab\ncluster lab%s\nnode %s\nkeepalive %dms\nwarntime %dms\ndeadtime %dms\ninitdead 1\nudpport %d\n%s%s",
 			c.ID, strings.Join(names, " "), o.Keepalive.Milliseconds(), (o.Deadtime * 3 / 5).Milliseconds(), o.Deadtime.Milliseconds(),
-			c.Port, media, o.HaCfExtra)
+			c.Port, media+c.serialHaCf(nd), o.HaCfExtra)
 		if err := os.WriteFile(filepath.Join(nd.Dir, "ha.cf"), []byte(cf), 0o644); err != nil {
 			return c, err
 		}
@@ -524,6 +533,7 @@ func (c *Cluster) Down() error {
 	for range c.Nodes {
 		<-done
 	}
+	c.stopSerial()
 	var errs []error
 	if !c.Loopback {
 		for _, nd := range c.Nodes {

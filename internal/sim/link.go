@@ -121,8 +121,9 @@ func (l *heartbeatLink) Tick(now time.Time) {
 		l.lastSent = now
 		l.out.Packets = append(l.out.Packets, Packet{Data: []byte{pktHeartbeat}})
 	}
+	silentSince := now.Add(-l.cfg.Deadtime) // up peers last heard before this are down
 	for i, p := range l.peers {
-		if l.up[i] && now.Sub(l.lastHeard[i]) > l.cfg.Deadtime {
+		if l.up[i] && l.lastHeard[i].Before(silentSince) {
 			l.up[i] = false
 			l.out.Peers = append(l.out.Peers, PeerEvent{Peer: p})
 		}

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"flag"
+	"fmt"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -12,7 +13,7 @@ import (
 
 var (
 	simSeed      = flag.Int64("sim.seed", 0, "replay only the random schedule with this seed")
-	simSchedules = flag.Int("sim.schedules", 2000, "number of random fault schedules")
+	simSchedules = flag.Int("sim.schedules", 4000, "number of random fault schedules")
 )
 
 // TestRandomSchedules runs thousands of seeded random fault schedules on 3 to 16 nodes and
@@ -22,6 +23,7 @@ func TestRandomSchedules(t *testing.T) {
 		res := runCommands(*simSeed, RandomSchedule(*simSeed), true)
 		t.Logf("seed %d: %d nodes, %v virtual, %d events, converged in %v\ntrace:\n%s",
 			res.Seed, res.Nodes, res.Virtual, res.Events, res.Converge, strings.Join(res.Trace, "\n"))
+		summary("membership", 1, len(res.Violations))
 		if len(res.Violations) > 0 {
 			t.Fatalf("seed %d violations:\n%s", res.Seed, strings.Join(res.Violations, "\n"))
 		}
@@ -67,6 +69,7 @@ func TestRandomSchedules(t *testing.T) {
 	wg.Wait()
 	t.Logf("%d random schedules (3-16 nodes): %d failed, %v virtual time, %d events, %d steady-state checks, slowest convergence after heal %v, in %.1fs",
 		count, len(failed), virtual.Round(time.Second), events, steady, maxConverge, time.Since(start).Seconds())
+	summary("membership", count, len(failed))
 	for i, res := range failed {
 		if i == 5 {
 			t.Errorf("... and %d more failed schedules", len(failed)-5)
@@ -80,10 +83,14 @@ func TestRandomSchedules(t *testing.T) {
 // TestRandomTwoNodeSchedules runs random fault schedules on two-node-mode clusters: wait for
 // all after every start, quorum with one vote, convergence after heal.
 func TestRandomTwoNodeSchedules(t *testing.T) {
-	count := 300
+	count := 2000
+	if testing.Short() {
+		count = 300
+	}
 	if *simSeed != 0 {
 		count = 0
 		res := runCommands(*simSeed, RandomTwoNodeSchedule(*simSeed), true)
+		summary("membership-twonode", 1, len(res.Violations))
 		if len(res.Violations) > 0 {
 			t.Fatalf("seed %d violations:\n%s\ntrace:\n%s", *simSeed, strings.Join(res.Violations, "\n"), strings.Join(res.Trace, "\n"))
 		}
@@ -100,6 +107,9 @@ func TestRandomTwoNodeSchedules(t *testing.T) {
 		}
 	}
 	t.Logf("%d random two-node schedules: %d failed", count, failed)
+	if count > 0 {
+		summary("membership-twonode", count, failed)
+	}
 }
 
 // TestRandomSchedulesMessaging runs random fault schedules with the real messaging core
@@ -151,4 +161,14 @@ func TestRandomSchedulesMessaging(t *testing.T) {
 	close(work)
 	wg.Wait()
 	t.Logf("%d random schedules over the messaging core: %d failed, in %.1fs", len(seeds), failed, time.Since(start).Seconds())
+	summary("membership-messaging", len(seeds), failed)
+}
+
+// summary prints the line every simulator prints once per run, on stdout so that it shows
+// in `go test -v` output: `sim: <layer> schedules=N violations=V`. The schedules of all
+// layers add up from CI output with
+//
+//	go test -count=1 -v ./... | awk '/^sim: /{split($3,a,"="); n+=a[2]} END{print n}'
+func summary(layer string, schedules, violations int) {
+	fmt.Printf("sim: %s schedules=%d violations=%d\n", layer, schedules, violations)
 }

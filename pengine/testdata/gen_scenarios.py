@@ -322,6 +322,30 @@ S["clone-role-ignored-not-promotable"] = cib(N2, [prim("ip"), clone("h-clone", p
                                              {"node1": running("ip", 30) + running("h"), "node2": stopped("ip", 2) + running("h")})
 
 
+# priority-fencing-delay (Pacemaker 2.1's node_priority_fencing_delay): a
+# lost node's fencing carries the delay when it has the top node priority
+# (sum of the priority meta of its active resources, +1 if promoted), no
+# more than half the members are online and priorities differ; else 0.
+PFD = {"priority-fencing-delay": "15s"}
+FON = running("fencer", 5, 60000, typ="fence_dummy")
+S["priority-fencing-delay-lost-top"] = cib(N2, [F, prim("vip", meta={"priority": "10"}), prim("low")], "",
+                                           {"node1": FON + stopped("vip", 2) + running("low", 20),
+                                            "node2": (stopped("fencer", typ="fence_dummy") + running("vip", 30) + stopped("low", 3), None, "lost")},
+                                           fencing=True, opts=PFD)
+S["priority-fencing-delay-lost-low"] = cib(N2, [F, prim("vip", meta={"priority": "10"}), prim("low")], "",
+                                           {"node1": FON + running("vip", 30) + stopped("low", 3),
+                                            "node2": (stopped("fencer", typ="fence_dummy") + stopped("vip", 2) + running("low", 20), None, "lost")},
+                                           fencing=True, opts=PFD)
+S["priority-fencing-delay-promoted"] = cib(N2, [F, clone("s-clone", prim("s", typ="Stateful", ops=STF_OPS), {"promotable": "true", "priority": "5"})], "",
+                                           {"node1": (FON + lrm("s", [op("s", "start", call=10, digest=EMPTY), op("s", "monitor", 11000, call=11)], typ="Stateful"), {"master-s": "5"}),
+                                            "node2": (stopped("fencer", typ="fence_dummy") + lrm("s", [op("s", "start", call=10, digest=EMPTY), op("s", "promote", call=12, digest=EMPTY), op("s", "monitor", 10000, rc=8, expected=8, call=13)], typ="Stateful"), None, "lost")},
+                                           fencing=True, opts=PFD)
+S["priority-fencing-delay-majority"] = cib(N3, [F, prim("vip", meta={"priority": "10"})], "",
+                                           {"node1": FON + stopped("vip", 2), "node2": stopped("fencer", typ="fence_dummy") + stopped("vip", 2),
+                                            "node3": (stopped("fencer", typ="fence_dummy") + running("vip", 30), None, "lost")},
+                                           fencing=True, opts=PFD)
+
+
 def main():
     for name, xml in sorted(S.items()):
         d = os.path.join(HERE, name)

@@ -9,6 +9,11 @@ import (
 type Config struct {
 	// Dir is where fence agents are installed.
 	Dir string
+	// Dirs are further directories searched after Dir, in order (stonithd
+	// adds its own binary's directory, where Systole's agents such as
+	// fence_systole_lab are installed). The first directory holding an
+	// agent wins.
+	Dirs []string
 	// MaxOutput bounds the captured stdout and the captured stderr.
 	MaxOutput int
 	// KillGrace is the time between SIGTERM and SIGKILL on timeout.
@@ -42,6 +47,11 @@ func DefaultConfig() Config {
 func (c Config) Validate() error {
 	if c.Dir == "" {
 		return fmt.Errorf("agent: config: Dir is required")
+	}
+	for _, d := range c.Dirs {
+		if d == "" {
+			return fmt.Errorf("agent: config: empty directory in Dirs")
+		}
 	}
 	if c.MaxOutput < 0 || c.KillGrace < 0 || c.PipeGrace < 0 || c.DefaultTimeout <= 0 {
 		return fmt.Errorf("agent: config: negative MaxOutput, KillGrace or PipeGrace, or DefaultTimeout <= 0")

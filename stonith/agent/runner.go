@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -75,33 +76,57 @@ func (r *Runner) Path(name string) (string, error) {
 	if !strings.HasPrefix(name, "fence_") || strings.ContainsAny(name, "/\x00") || name == "fence_" {
 		return "", fmt.Errorf("%w %q: fence agents are named fence_*", ErrBadName, name)
 	}
-	p := filepath.Join(r.cfg.Dir, name)
-	st, err := os.Stat(p)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return "", fmt.Errorf("%w: %s does not exist", ErrNotInstalled, p)
-	case err != nil:
-		return "", fmt.Errorf("%w: %v", ErrNotInstalled, err)
-	case st.IsDir() || st.Mode()&0o111 == 0:
-		return "", fmt.Errorf("%w: %s is not an executable file", ErrNotInstalled, p)
+	var first error
+	for _, dir := range r.dirs() {
+		p := filepath.Join(dir, name)
+		st, err := os.Stat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			err = fmt.Errorf("%w: %s does not exist", ErrNotInstalled, p)
+		case err != nil:
+			err = fmt.Errorf("%w: %v", ErrNotInstalled, err)
+		case st.IsDir() || st.Mode()&0o111 == 0:
+			err = fmt.Errorf("%w: %s is not an executable file", ErrNotInstalled, p)
+		default:
+			return p, nil
+		}
+		if first == nil {
+			first = err
+		}
 	}
-	return p, nil
+	return "", first
 }
 
-// List returns the installed agents (executable fence_* files of Dir),
-// sorted.
-func (r *Runner) List() ([]string, error) {
-	ents, err := os.ReadDir(r.cfg.Dir)
-	if err != nil {
-		return nil, fmt.Errorf("agent: list %s: %w", r.cfg.Dir, err)
-	}
-	var out []string
-	for _, e := range ents {
-		if !strings.HasPrefix(e.Name(), "fence_") {
-			continue
+// dirs returns Dir then Dirs, without repeats.
+func (r *Runner) dirs() []string {
+	out := []string{r.cfg.Dir}
+	for _, d := range r.cfg.Dirs {
+		if !slices.Contains(out, d) {
+			out = append(out, d)
 		}
-		if _, err := r.Path(e.Name()); err == nil {
-			out = append(out, e.Name())
+	}
+	return out
+}
+
+// List returns the installed agents (executable fence_* files of Dir and
+// Dirs), sorted, each once. A missing extra directory is skipped.
+func (r *Runner) List() ([]string, error) {
+	var out []string
+	for i, dir := range r.dirs() {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			if i > 0 && errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			return nil, fmt.Errorf("agent: list %s: %w", dir, err)
+		}
+		for _, e := range ents {
+			if !strings.HasPrefix(e.Name(), "fence_") || slices.Contains(out, e.Name()) {
+				continue
+			}
+			if _, err := r.Path(e.Name()); err == nil {
+				out = append(out, e.Name())
+			}
 		}
 	}
 	sort.Strings(out)

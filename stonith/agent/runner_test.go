@@ -170,6 +170,37 @@ func TestList(t *testing.T) {
 	}
 }
 
+// TestListDirs: agents of the extra directories are found after Dir's,
+// the first directory wins, a missing extra directory is skipped.
+func TestListDirs(t *testing.T) {
+	r, dir := testRunner(t)
+	extra := t.TempDir()
+	for _, n := range []string{"fence_extra", "fence_echo"} {
+		if err := os.WriteFile(filepath.Join(extra, n), []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := r.Config()
+	cfg.Dirs = []string{filepath.Join(extra, "missing"), extra}
+	r, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, " ") != "fence_big fence_echo fence_extra fence_hang fence_suicide" {
+		t.Errorf("List = %v", got)
+	}
+	if p, err := r.Path("fence_echo"); err != nil || p != filepath.Join(dir, "fence_echo") {
+		t.Errorf("Path(fence_echo) = %q, %v: Dir must win", p, err)
+	}
+	if p, err := r.Path("fence_extra"); err != nil || p != filepath.Join(extra, "fence_extra") {
+		t.Errorf("Path(fence_extra) = %q, %v", p, err)
+	}
+}
+
 // alive reports whether pid exists and is not a zombie (a killed child
 // waits for its new parent to reap it).
 func alive(pid int) bool {

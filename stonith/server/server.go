@@ -2,8 +2,12 @@ package server
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -16,12 +20,26 @@ type Executor interface {
 	Exec(ctx context.Context, c stonith.Command) stonith.Result
 }
 
-// Server runs the Fencer loop. Create with New, start with Run.
+// Agents lists installed fence agents and reads their metadata
+// (agent.Runner). Both block and may be called concurrently.
+type Agents interface {
+	List() ([]string, error)
+	Metadata(ctx context.Context, name string, timeout time.Duration) (string, error)
+}
+
+// subBuffer bounds the completions queued for one WatchEvents subscriber;
+// a subscriber that falls further behind is dropped (its stream ends).
+const subBuffer = 256
+
+// Server runs the Fencer loop. Create with New, configure with the Set*
+// methods, start with Run.
 type Server struct {
-	core *stonith.Fencer
-	exec Executor
-	log  *slog.Logger
-	now  func() time.Time
+	core   *stonith.Fencer
+	exec   Executor
+	agents Agents
+	log    *slog.Logger
+	now    func() time.Time
+	node   string
 
 	calls   chan func()
 	results chan stonith.Result
@@ -29,6 +47,23 @@ type Server struct {
 
 	// Owned by the loop goroutine.
 	waiters map[uint64][]chan stonith.Entry
+	subs    map[chan stonith.Entry]bool
+	onEnd   []func(stonith.Entry) // called on the loop for every local completion
+
+	peers *peerState // nil without a messaging transport
+
+	mu        sync.Mutex
+	devStatus map[string]DeviceStatus // last monitor result per device
+
+	wd           *watchdog
+	monitorEvery time.Duration // default recurring monitor period
+}
+
+// DeviceStatus is the last monitor result of a device.
+type DeviceStatus struct {
+	At     time.Time
+	RC     int
+	Status string // "ok", or "failed: ..."
 }
 
 // New returns a Server around a Fencer configured by cfg; rng draws the
@@ -41,10 +76,17 @@ func New(cfg stonith.Config, rng *rand.Rand, exec Executor, log *slog.Logger) (*
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{core: core, exec: exec, log: log, now: time.Now,
+	return &Server{core: core, exec: exec, log: log, now: time.Now, node: cfg.Node,
 		calls: make(chan func()), results: make(chan stonith.Result, 64), stopped: make(chan struct{}),
-		waiters: map[uint64][]chan stonith.Entry{}}, nil
+		waiters: map[uint64][]chan stonith.Entry{}, subs: map[chan stonith.Entry]bool{},
+		devStatus: map[string]DeviceStatus{}, wd: &watchdog{path: DefaultWatchdogDevice}}, nil
 }
+
+// SetAgents sets what serves ListAgents and AgentMetadata. Call before Run.
+func (s *Server) SetAgents(a Agents) { s.agents = a }
+
+// Node returns this node's name.
+func (s *Server) Node() string { return s.node }
 
 // Run owns the Fencer until ctx is done, then interrupts the running
 // agents and waits for them. It returns nil on a clean stop.
@@ -54,6 +96,7 @@ func (s *Server) Run(ctx context.Context) error {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	defer close(s.stopped)
+	defer s.wd.close()
 	for {
 		s.drain(execCtx, &wg)
 		if d := s.core.NextDeadline(); !d.IsZero() {
@@ -80,6 +123,10 @@ func (s *Server) Run(ctx context.Context) error {
 					close(w)
 				}
 			}
+			for ch := range s.subs {
+				close(ch)
+			}
+			s.subs = nil
 			return nil
 		}
 	}
@@ -103,12 +150,30 @@ func (s *Server) drain(ctx context.Context, wg *sync.WaitGroup) {
 func (s *Server) publish(cs []stonith.Completion) {
 	for _, c := range cs {
 		s.log.Info("fencing ended", "target", c.Target, "action", string(c.Action), "state", c.State.String(),
-			"devices", c.Devices, "reason", c.Reason)
+			"devices", c.Devices, "reason", c.Reason, "id", c.ID)
 		for _, w := range s.waiters[c.ID] {
 			w <- c.Entry // buffered, one entry each
 			close(w)
 		}
 		delete(s.waiters, c.ID)
+		s.notify(c.Entry)
+		for _, f := range s.onEnd {
+			f(c.Entry)
+		}
+	}
+}
+
+// notify hands an ended entry to the WatchEvents subscribers; one that
+// cannot keep up is dropped.
+func (s *Server) notify(e stonith.Entry) {
+	for ch := range s.subs {
+		select {
+		case ch <- e:
+		default:
+			s.log.Warn("fencing event subscriber too slow; dropped")
+			delete(s.subs, ch)
+			close(ch)
+		}
 	}
 }
 
@@ -129,8 +194,12 @@ func (s *Server) do(ctx context.Context, f func()) error {
 // Fence requests fencing (or joins the operation already fencing the
 // target with the same action) and waits for its end. A failed fencing is
 // an Entry with State failed, not an error; errors are a bad request, the
-// caller's context ending, or the server stopping.
+// caller's context ending, or the server stopping. A request to fence
+// this node itself is forwarded to another member (see peers.go).
 func (s *Server) Fence(ctx context.Context, req stonith.Request) (stonith.Entry, error) {
+	if s.mustForward(req) {
+		return s.forward(ctx, req)
+	}
 	ch := make(chan stonith.Entry, 1)
 	var rerr error
 	if err := s.do(ctx, func() {
@@ -157,8 +226,57 @@ func (s *Server) Fence(ctx context.Context, req stonith.Request) (stonith.Entry,
 	}
 }
 
+// Submit requests fencing like Fence but returns at once with the
+// operation's entry (pending, or ended when --tolerance matched). A
+// forwarded request (this node is the target) returns a pending entry
+// with id 0; its result arrives as an event and in the history.
+func (s *Server) Submit(ctx context.Context, req stonith.Request) (stonith.Entry, error) {
+	if err := validate(req); err != nil {
+		return stonith.Entry{}, err
+	}
+	if s.mustForward(req) {
+		go func() {
+			fctx, cancel := context.WithTimeout(context.Background(), s.forwardTimeout(req))
+			defer cancel()
+			if _, err := s.forward(fctx, req); err != nil {
+				s.log.Warn("forwarded fencing failed", "target", req.Target, "err", err)
+			}
+		}()
+		return stonith.Entry{Target: req.Target, Action: req.Action, State: stonith.StatePending, Origin: req.Origin,
+			Clients: []string{req.Client}, Requested: s.now()}, nil
+	}
+	var e stonith.Entry
+	var rerr error
+	if err := s.do(ctx, func() {
+		id, err := s.core.Request(s.now(), req)
+		if err != nil {
+			rerr = err
+			return
+		}
+		e, _ = s.core.Entry(id)
+	}); err != nil {
+		return stonith.Entry{}, err
+	}
+	return e, rerr
+}
+
+func validate(req stonith.Request) error {
+	switch req.Action {
+	case stonith.ActionOff, stonith.ActionOn, stonith.ActionReboot:
+	default:
+		return fmt.Errorf("%w: action %q is not off, on or reboot", stonith.ErrBadRequest, req.Action)
+	}
+	if req.Target == "" {
+		return fmt.Errorf("%w: no target", stonith.ErrBadRequest)
+	}
+	return nil
+}
+
 // Confirm records that target is safely down (manual fencing).
 func (s *Server) Confirm(ctx context.Context, target, origin string) error {
+	if target == "" {
+		return fmt.Errorf("%w: no target", stonith.ErrBadRequest)
+	}
 	return s.do(ctx, func() { s.core.Confirm(s.now(), target, origin) })
 }
 
@@ -169,14 +287,63 @@ func (s *Server) History(ctx context.Context, target string) ([]stonith.Entry, e
 	return h, err
 }
 
-// CleanupHistory forgets the ended operations of target ("" for all).
+// CleanupHistory forgets the ended operations of target ("" for all) on
+// this node, and on every node when peers are connected.
 func (s *Server) CleanupHistory(ctx context.Context, target string) error {
+	if err := s.do(ctx, func() { s.core.CleanupHistory(target) }); err != nil {
+		return err
+	}
+	s.broadcastCleanup(target)
+	return nil
+}
+
+// cleanupLocal forgets the ended operations of target here only.
+func (s *Server) cleanupLocal(ctx context.Context, target string) error {
 	return s.do(ctx, func() { s.core.CleanupHistory(target) })
 }
 
-// SetTopology replaces the devices and levels.
+// Observe records entries another node ended; the new ones are published
+// to the WatchEvents subscribers (not to the onEnd hooks: they are not
+// this node's to broadcast).
+func (s *Server) Observe(ctx context.Context, es ...stonith.Entry) error {
+	return s.do(ctx, func() {
+		for _, e := range es {
+			if s.core.Observe(e) {
+				s.log.Info("fencing ended on a peer", "target", e.Target, "action", string(e.Action), "state", e.State.String(),
+					"delegate", e.Delegate, "reason", e.Reason, "id", e.ID)
+				s.notify(e)
+			}
+		}
+	})
+}
+
+// Subscribe returns a channel of every ended operation (local or a
+// peer's) from now on; it is closed when cancel is called, when the
+// subscriber falls too far behind, or when the server stops.
+func (s *Server) Subscribe(ctx context.Context) (<-chan stonith.Entry, func(), error) {
+	ch := make(chan stonith.Entry, subBuffer)
+	if err := s.do(ctx, func() { s.subs[ch] = true }); err != nil {
+		return nil, nil, err
+	}
+	cancel := func() {
+		_ = s.do(context.Background(), func() {
+			if s.subs[ch] {
+				delete(s.subs, ch)
+				close(ch)
+			}
+		})
+	}
+	return ch, cancel, nil
+}
+
+// SetTopology replaces the devices and levels, and applies the options
+// (stonith-timeout as the default operation timeout).
 func (s *Server) SetTopology(ctx context.Context, t *stonith.Topology) error {
-	return s.do(ctx, func() { s.core.SetTopology(t) })
+	return s.do(ctx, func() {
+		s.core.SetTopology(t)
+		s.core.SetDefaultTimeout(t.Options.Timeout)
+		s.core.SetWatchdog(t.Options.WatchdogTimeout, s.configureWatchdog(t.Options.WatchdogTimeout))
+	})
 }
 
 // Topology returns the current devices and levels (do not modify).
@@ -184,4 +351,114 @@ func (s *Server) Topology(ctx context.Context) (*stonith.Topology, error) {
 	var t *stonith.Topology
 	err := s.do(ctx, func() { t = s.core.Topology() })
 	return t, err
+}
+
+// DefaultTimeout returns the current default operation timeout.
+func (s *Server) DefaultTimeout(ctx context.Context) (time.Duration, error) {
+	var d time.Duration
+	err := s.do(ctx, func() { d = s.core.DefaultTimeout() })
+	return d, err
+}
+
+// ErrNoDevice is returned for an unknown device.
+var ErrNoDevice = errors.New("stonithd: no such device")
+
+// RunDeviceAction runs action (monitor, list, status) of a device outside
+// any fencing operation (stonith_admin -Q, -l and the recurring monitor)
+// and records a monitor's outcome as the device's status.
+func (s *Server) RunDeviceAction(ctx context.Context, id string, a stonith.Action, target string) (stonith.Result, error) {
+	t, err := s.Topology(ctx)
+	if err != nil {
+		return stonith.Result{}, err
+	}
+	d := t.Devices[id]
+	if d == nil {
+		return stonith.Result{}, fmt.Errorf("%w: %s", ErrNoDevice, id)
+	}
+	timeout := 60 * time.Second
+	if v := d.Timeouts[a]; v > 0 {
+		timeout = v
+	}
+	r := s.exec.Exec(ctx, stonith.Command{Device: d.ID, Agent: d.Agent, Action: a, Args: d.Args(a, target), Timeout: timeout})
+	if a == stonith.ActionMonitor {
+		st := DeviceStatus{At: s.now(), RC: r.RC, Status: "ok"}
+		if r.Error != "" || r.RC != stonith.RCOK {
+			why := r.Error
+			if why == "" {
+				why = fmt.Sprintf("rc=%d", r.RC)
+			}
+			st.Status = "failed: " + why
+		}
+		s.mu.Lock()
+		s.devStatus[id] = st
+		s.mu.Unlock()
+	}
+	return r, nil
+}
+
+// Status returns the last monitor result of a device (zero if never run).
+func (s *Server) Status(id string) DeviceStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.devStatus[id]
+}
+
+// Capable returns the ids of the devices that can fence target, running
+// the agents' list or status actions for dynamic-list and status host
+// checks; with a topology for the target, its levels' devices.
+func (s *Server) Capable(ctx context.Context, target string) ([]string, error) {
+	t, err := s.Topology(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if levels := t.LevelsFor(target); len(levels) > 0 {
+		var out []string
+		for _, l := range levels {
+			for _, d := range l.Devices {
+				if !slices.Contains(out, d) && t.Devices[d] != nil {
+					out = append(out, d)
+				}
+			}
+		}
+		return out, nil
+	}
+	var out []string
+	for _, id := range t.DeviceIDs() {
+		d := t.Devices[id]
+		if d.Disabled {
+			continue
+		}
+		yes := false
+		switch d.HostCheck {
+		case stonith.CheckNone:
+			yes = true
+		case stonith.CheckStaticList:
+			_, mapped := d.HostMap[target]
+			yes = mapped || slices.Contains(d.HostList, target)
+		case stonith.CheckStatus:
+			r, err := s.RunDeviceAction(ctx, id, stonith.ActionStatus, target)
+			yes = err == nil && r.Error == "" && (r.RC == stonith.RCOK || r.RC == stonith.RCOff)
+		default:
+			r, err := s.RunDeviceAction(ctx, id, stonith.ActionList, "")
+			if err == nil && r.Error == "" && r.RC == stonith.RCOK {
+				hosts := stonith.ParseList(r.Output)
+				yes = slices.Contains(hosts, target) || slices.Contains(hosts, d.Port(target))
+			}
+		}
+		if yes {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// FirstID returns an operation id start for node that no other node and no
+// earlier run of this node uses: 20 bits of a hash of the node name, then
+// the start time in milliseconds (44 bits: until the year 2527). Ids
+// increment from there, so a run reuses none unless it ran more than one
+// operation per millisecond of the time between two starts.
+func FirstID(node string, now time.Time) uint64 {
+	h := fnv.New32a()
+	h.Write([]byte(node))
+	return uint64(h.Sum32()&0xfffff)<<44 | uint64(now.UnixMilli())&(1<<44-1)
 }
