@@ -142,9 +142,11 @@ func nonDC(t *testing.T, c *lab.Cluster, avoid ...int) int {
 // stickiness) and waits until it runs there.
 func placeDummy(t *testing.T, c *lab.Cluster, rsc string, k int) {
 	t.Helper()
-	tool(t, c, anyAlive(c), "cibadmin", "-C", "-o", "resources", "-X", dummyXML(rsc, nil, "", "1s"))
+	// stopped until the constraint exists: the DC computes between writes
+	tool(t, c, anyAlive(c), "cibadmin", "-C", "-o", "resources", "-X", dummyXML(rsc, map[string]string{"target-role": "Stopped"}, "", "1s"))
 	tool(t, c, anyAlive(c), "cibadmin", "-C", "-o", "constraints", "-X",
 		fmt.Sprintf(`<rsc_location id="%s-loc" rsc="%s" node="%s" score="50"/>`, rsc, rsc, c.Nodes[k].Name))
+	tool(t, c, anyAlive(c), "cibadmin", "-M", "-o", "resources", "-X", fmt.Sprintf(`<nvpair id="%s-meta-target-role" name="target-role" value="Started"/>`, rsc))
 	runsOnOne(t, c, rsc, func(i int) bool { return i == k })
 	settle(t, c)
 }

@@ -185,8 +185,14 @@ func TestSplitBrain(t *testing.T) {
 		if !strings.Contains(out, "successful: delegate="+surv) {
 			t.Errorf("crm_mon -1 -m on %s:\n%s", surv, out)
 		}
-		// healed and booted, the fenced node rejoins; the VIP stays
+		// what each side's DC asked (the loser's log is gone at its boot)
 		loser := 1 - survivor
+		for _, i := range []int{survivor, loser} {
+			if ts, l, ok := logEvent(logPath(c, i, "crmd"), t0, "msg=fencing "); ok {
+				t.Logf("%s +%v: %s", c.Nodes[i].Name, ts.Sub(t0).Round(time.Millisecond), l)
+			}
+		}
+		// healed and booted, the fenced node rejoins; the VIP stays
 		if err := c.HealPartition(0, 1); err != nil {
 			t.Fatal(err)
 		}

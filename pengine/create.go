@@ -163,7 +163,7 @@ func (s *sched) processRscHistory(re *etree.Element, r *Resource, n *Node) {
 			s.scheduleCancel(r, op.callIDRaw, op.task, op.interval, n)
 			continue
 		}
-		if op.interval == 0 || op.task == "monitor" || op.task == "start" || op.task == "promote" || op.task == "migrate_from" {
+		if op.interval > 0 || op.task == "monitor" || op.task == "start" || op.task == "promote" || op.task == "migrate_from" {
 			if s.checkActionConfig(r, n, op, &params) {
 				if fc, _ := s.failcount(r, n, true); fc != 0 {
 					s.clearFailcount(r, n, "action definition changed")

@@ -225,9 +225,8 @@ const (
 	afMigratable
 	afRequiresAny
 	afDumped
-	afMigrationAbort
-	afAttrsEvaluated
 	afDangle // stop of the source of a dangling migration
+	afAttrsEvaluated
 )
 
 // Ordering flags (pcmk__ar_*).

@@ -218,7 +218,7 @@ func (s *sched) orderRscActionsAfter(first *Action, r *Resource, o *orderTemplat
 		return
 	}
 	flags := o.flags
-	if first != nil && first.Rsc == r && first.is(afMigrationAbort) {
+	if first != nil && first.Rsc == r && first.is(afDangle) {
 		flags &^= arFirstImpliesThen
 	}
 	for _, t := range thens {

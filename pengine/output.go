@@ -398,6 +398,8 @@ func (s *sched) statusLines(revised bool, fenced map[*Node]bool) []string {
 				if r.Role > RoleStarted {
 					state = "FAILED " + r.Role.String()
 				}
+			} else if p := pendingState(r.pendingTask); p != "" {
+				state = p
 			}
 		}
 		flags := ""
@@ -419,6 +421,24 @@ func (s *sched) statusLines(revised bool, fenced map[*Node]bool) []string {
 		printRsc(r, "    ")
 	}
 	return out
+}
+
+// pendingState is how the status shows a resource with a pending action
+// (Pacemaker's native_pending_state), "" for none.
+func pendingState(task string) string {
+	switch task {
+	case "start":
+		return "Starting"
+	case "stop":
+		return "Stopping"
+	case "migrate_to", "migrate_from":
+		return "Migrating"
+	case "promote":
+		return "Promoting"
+	case "demote":
+		return "Demoting"
+	}
+	return ""
 }
 
 func ns0Online(n *Node) bool { return n.Online || !n.Unclean }

@@ -986,7 +986,8 @@ func (s *sched) unpackRscOp(r *Resource, n *Node, op *histOp, lastFailure **hist
 				}
 			}
 		}
-		if r.pendingTask == "" {
+		if r.pendingTask == "" && (op.interval != 0 || op.task != "monitor") {
+			// pending probes are never shown
 			r.pendingTask = op.task
 		}
 		return
@@ -1236,6 +1237,17 @@ func (s *sched) processRscState(r *Resource, n *Node, onFail string) {
 			r.Failed = true
 			r.StopIfFailed = true
 		}
+	} else if r.cloneName == "" || !strings.Contains(r.cloneName, ":") {
+		// stopped here: a stop scheduled during unpacking (a pending
+		// migration on an unclean node) is not needed
+		for _, a := range s.rscActions(r, n, "stop", true) {
+			a.set(afOptional)
+		}
+	}
+	// A successful stop after migrate_to on the source does not make the
+	// partially migrated resource stopped on the target.
+	if r.Role == RoleStopped && r.partialMigrationSrc == n && r.partialMigrationTgt != nil && len(r.RunningOn) > 0 {
+		r.Role = RoleStarted
 	}
 }
 

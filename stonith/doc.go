@@ -26,6 +26,14 @@
 //   - At most one agent command of an operation runs at a time; devices of
 //     a level run in their listed order. A reboot on a level with several
 //     devices turns every device off, then every device on.
+//   - Delays (pcmk_delay_base/max, or Request.PriorityDelay instead, plus
+//     Request.Delay) are applied once, before an operation's first agent.
+//   - With stonith-watchdog-timeout (SetWatchdog), an operation no device
+//     can serve completes done after the timeout (the target's watchdog
+//     reset it), or fails at once with the reason when this node has no
+//     watchdog; a device failure is never replaced by the watchdog.
+//   - Observe adds an ended entry of another node to the history, once per
+//     id, in completion order; it never starts or ends anything.
 //   - Every operation ends in exactly one Completion and one history entry
 //     with state done or failed, the executioner (delegate), the origin
 //     and the completion time. Results of commands that belong to an

@@ -27,6 +27,10 @@ type Request struct {
 	// over device delays, as in Pacemaker); Delay is still added. A
 	// negative Delay disables it too.
 	PriorityDelay *time.Duration
+	// Devices, when set, is the whole plan: one level of these devices,
+	// every one of which must succeed, with no host check (unfencing
+	// through every device with meta provides=unfencing).
+	Devices []string
 	// Tolerance (stonith_admin --tolerance): when the target was fenced
 	// with the same action and done at most this long ago, the request
 	// completes at once with that entry (its id) and nothing runs.
@@ -130,6 +134,7 @@ type op struct {
 	delayed  bool      // the delay was applied
 	held     bool      // waiting for wait
 	watchdog bool      // no device: waiting for the target's watchdog to reset it
+	devices  []string  // Request.Devices
 	status   map[string]bool
 	pending  map[uint64]bool // queries in flight for this op
 	tried    []string
@@ -272,7 +277,7 @@ func (f *Fencer) Request(now time.Time, r Request) (uint64, error) {
 	}
 	o := &op{e: Entry{ID: f.nextOp, Target: r.Target, Action: r.Action, State: StatePending, Origin: r.Origin,
 		Clients: []string{r.Client}, Delegate: f.cfg.Node, Requested: now},
-		deadline: now.Add(timeout), status: map[string]bool{}, pending: map[uint64]bool{}}
+		deadline: now.Add(timeout), status: map[string]bool{}, pending: map[uint64]bool{}, devices: slices.Clone(r.Devices)}
 	o.wait = now
 	if r.Delay > 0 {
 		o.wait = now.Add(r.Delay)
@@ -577,6 +582,10 @@ func (f *Fencer) timeout(now time.Time, o *op, d *Device, a Action) time.Duratio
 // resolve builds the plan: the topology's levels for the target, or the
 // devices that can fence it. It returns false while answers are missing.
 func (f *Fencer) resolve(now time.Time, o *op) bool {
+	if len(o.devices) > 0 {
+		o.levels, o.started = []Level{{ID: "request", Target: o.e.Target, Devices: o.devices}}, true
+		return true
+	}
 	if levels := f.topo.LevelsFor(o.e.Target); len(levels) > 0 {
 		o.levels, o.started = levels, true
 		return true

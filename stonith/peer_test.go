@@ -119,3 +119,26 @@ func TestOptions(t *testing.T) {
 		}
 	}
 }
+
+func TestMonitorIntervalAndUnfencing(t *testing.T) {
+	topo, err := ParseCIB([]byte(`<cib><configuration><resources>
+  <primitive id="a" class="stonith" type="fence_scsi"><instance_attributes id="a-ia">
+    <nvpair id="a1" name="pcmk_monitor_interval" value="0"/></instance_attributes>
+    <meta_attributes id="a-ma"><nvpair id="a2" name="provides" value="unfencing"/></meta_attributes></primitive>
+  <primitive id="b" class="stonith" type="fence_x"><instance_attributes id="b-ia">
+    <nvpair id="b1" name="pcmk_monitor_interval" value="2min"/></instance_attributes></primitive>
+  <primitive id="c" class="stonith" type="fence_x"/>
+</resources></configuration></cib>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b, c := topo.Devices["a"], topo.Devices["b"], topo.Devices["c"]
+	if !a.MonitorIntervalSet || a.MonitorInterval != 0 || !a.Unfencing || b.MonitorInterval != 2*time.Minute || !b.MonitorIntervalSet ||
+		b.Unfencing || c.MonitorIntervalSet {
+		t.Errorf("a %+v\nb %+v\nc %+v", a, b, c)
+	}
+	if _, err := ParseCIB([]byte(`<cib><configuration><resources><primitive id="a" class="stonith" type="fence_x"><instance_attributes id="i">
+    <nvpair id="a1" name="pcmk_monitor_interval" value="often"/></instance_attributes></primitive></resources></configuration></cib>`)); err == nil {
+		t.Error("a bad pcmk_monitor_interval was accepted")
+	}
+}

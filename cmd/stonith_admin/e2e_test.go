@@ -49,7 +49,8 @@ echo '<resource-agent name="fence_fake" shortdesc="fake"/>'
 		}
 	}
 	ad := " --agent-dir " + dir
-	nd := "stonith_admin: stonithd not built yet (issue 9)"
+	nd := "Could not connect to fencer"
+	ad += " --socket " + filepath.Join(dir, "none.sock")
 	run(t, bin, []step{
 		{"stonith_admin -I" + ad, 0, "fence_fake\nfence_other\n2 fence devices found\n", ""},
 		{"stonith_admin --list-installed -q" + ad, 0, "fence_fake\nfence_other\n", ""},
@@ -69,19 +70,17 @@ echo '<resource-agent name="fence_fake" shortdesc="fake"/>'
 		{"stonith_admin -R d1 -o bad", 64, "", "--register needs --agent"},
 		{"stonith_admin -R d1 -a fence_x -o bad", 64, "", "not NAME=VALUE"},
 		{"stonith_admin -F ''", 64, "", "non-empty"},
-		{"stonith_admin -F n1", 69, "", nd},
-		{"stonith_admin --reboot n1 -t 30 -y 5 --tolerance 10s", 69, "", nd},
-		{"stonith_admin -U n1", 69, "", nd},
-		{"stonith_admin -C n1", 69, "", nd},
-		{"stonith_admin -l n1", 69, "", nd},
-		{"stonith_admin -L", 69, "", nd},
-		{"stonith_admin -Q d1", 69, "", nd},
-		{"stonith_admin -H '*' -c", 69, "", nd},
-		{"stonith_admin -h n1", 69, "", nd},
-		{"stonith_admin -R d1 -a fence_x -o ip=192.0.2.1", 69, "", nd},
-		{"stonith_admin -D d1", 69, "", nd},
-		{"stonith_admin -r n1 -i 1 -v d1 -v d2", 69, "", nd},
-		{"stonith_admin -d n1 -i 1", 69, "", nd},
+		{"stonith_admin -F n1" + ad, 102, "", nd},
+		{"stonith_admin --reboot n1 -t 30 -y 5 --tolerance 10s" + ad, 102, "", nd},
+		{"stonith_admin -U n1" + ad, 102, "", nd},
+		{"stonith_admin -C n1" + ad, 102, "", nd},
+		{"stonith_admin -l n1" + ad, 102, "", nd},
+		{"stonith_admin -L" + ad, 102, "", nd},
+		{"stonith_admin -Q d1" + ad, 102, "", nd},
+		{"stonith_admin -H '*' -c" + ad, 102, "", nd},
+		{"stonith_admin -h n1" + ad, 102, "", nd},
+		{"CIB_file=" + filepath.Join(dir, "none.xml") + " stonith_admin -D d1", 66, "", "none.xml"},
+		{"stonith_admin -r 'n=1' -i 1 -v d1", 64, "", "attribute targets"},
 		{"stonith_admin --help", 0, "-I, --list-installed", ""},
 	})
 }

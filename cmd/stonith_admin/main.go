@@ -1,8 +1,8 @@
 // Command stonith_admin queries and drives fencing with Pacemaker's
-// stonith_admin flags. The parts that need no daemon work now: listing the
-// installed fence agents (-I) and printing an agent's metadata (-M -a).
-// Every command that needs stonithd fails with "stonithd not built yet
-// (issue 9)" and exit status 69 (CRM_EX_UNAVAILABLE), never silently.
+// stonith_admin flags: -F/-B/-U/-C/-l/-L/-Q/-H/-h talk to the local
+// stonithd (RUN-DIR/stonithd.sock), -R/-D/-r/-d write the CIB (crmd's CIB
+// service, or CIB_file), -I and -M -a work without any daemon. See
+// docs/stonith.md.
 package main
 
 import (
@@ -21,13 +21,6 @@ import (
 )
 
 const tool = "stonith_admin"
-
-// exitUnavailable is CRM_EX_UNAVAILABLE: the needed service is not running
-// (here: does not exist yet).
-const exitUnavailable = 69
-
-// errNoDaemon is what every command that needs stonithd fails with.
-var errNoDaemon = &client.CLIError{Code: exitUnavailable, Msg: tool + ": stonithd not built yet (issue 9)"}
 
 func main() {
 	os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
@@ -70,6 +63,7 @@ type options struct {
 	quiet     bool
 	verbose   int
 	agentDir  string
+	socket    string
 }
 
 // AddFlags registers stonith_admin's flags with Pacemaker's names and
@@ -103,6 +97,8 @@ func (o *options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.help, "help", false, "show this help")
 	fs.StringVar(&o.agentDir, "agent-dir", agent.DefaultConfig().Dir, "where fence agents are installed")
 	_ = fs.MarkHidden("agent-dir")
+	fs.StringVar(&o.socket, "socket", defaultSocket(), "stonithd's socket (default $STONITH_socket, else stonithd.sock beside $CIB_socket, else /run/systole/stonithd.sock)")
+	_ = fs.MarkHidden("socket")
 }
 
 // NewRootCommand returns the stonith_admin command.
@@ -113,14 +109,25 @@ func NewRootCommand() *cobra.Command {
 		Short: "Query and drive fencing",
 		Long: `stonith_admin queries and drives fencing, with Pacemaker's flags.
 
-Working now (no daemon needed):
+Through the local stonithd (exit 102 when it is not reachable):
+  -F/--fence, -B/--reboot, -U/--unfence NODE   fence (off, reboot, on) and wait
+  -C/--confirm NODE       record that NODE was made safe by hand
+  -l/--list NODE          devices that can fence NODE
+  -L/--list-registered    the fence devices of the CIB
+  -Q/--query DEVICE       run the device's monitor
+  -H/--history NODE|*     fencing history (-c: clean it up on every node)
+  -h/--last NODE          when NODE was last fenced
+
+Through the CIB (crmd's CIB service, or CIB_file):
+  -R/--register DEVICE -a AGENT [-o NAME=VALUE]...   add a fence device
+  -D/--deregister DEVICE
+  -r/--register-level NODE -i N -v DEVICE [-v ...]   NODE, or /REGEX/
+  -d/--deregister-level NODE -i N
+
+Without a daemon:
   -I, --list-installed    the fence agents installed on this node
   -M -a AGENT             the agent's metadata XML
-
-Needing stonithd, which is not built yet (issue 9): they fail with exit
-status 69 and "stonithd not built yet (issue 9)":
-  -F/-B/-U/-C NODE, -l NODE, -L, -Q DEVICE, -H NODE [-c], -h NODE,
-  -R/-D DEVICE, -r/-d NODE.`,
+`,
 		Example: `  stonith_admin -I
   stonith_admin -M -a fence_dummy
   stonith_admin -B n2 -t 60 -y 5`,
@@ -197,8 +204,11 @@ func (o *options) run(cmd *cobra.Command) error {
 		if o.index < 1 || o.index > 9 {
 			return client.UsageError(tool, "--deregister-level needs --index 1..9")
 		}
+	case "--deregister":
+	default:
+		return o.daemonCommand(given[0], cmd.OutOrStdout())
 	}
-	return errNoDaemon
+	return o.cibWrite(given[0], cmd.OutOrStdout())
 }
 
 func (o *options) runner() (*agent.Runner, error) {

@@ -64,6 +64,12 @@ func devicesXML(status string) string {
     <nvpair id="b4" name="pcmk_host_argument" value="none"/>
     <nvpair id="b5" name="pcmk_reboot_retries" value="0"/>
   </instance_attributes></primitive>
+  <primitive id="unf" class="stonith" type="fence_dummy"><instance_attributes id="u-ia">
+    <nvpair id="u1" name="status_file" value="` + status + `.unf"/>
+    <nvpair id="u2" name="pcmk_host_list" value="n9"/>
+    <nvpair id="u3" name="pcmk_host_argument" value="none"/>
+    <nvpair id="u4" name="pcmk_monitor_interval" value="1s"/>
+  </instance_attributes><meta_attributes id="u-ma"><nvpair id="u5" name="provides" value="unfencing"/></meta_attributes></primitive>
 </resources>`
 }
 
@@ -174,17 +180,25 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestDaemon(t *testing.T) {
 	d := startDaemon(t, "--monitor-interval", "0")
 	ctx := context.Background()
-	waitFor(t, "devices from the CIB", func() bool { return strings.Join(d.devices(t, ""), ",") == "broken,dummy" })
-	if got := strings.Join(d.devices(t, "n1"), ","); got != "dummy" {
-		t.Errorf("devices for n1: %s", got)
-	}
-
 	events, err := d.api.WatchEvents(ctx, &stonithv1.WatchEventsRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := events.Header(); err != nil {
 		t.Fatal(err)
+	}
+	waitFor(t, "devices from the CIB", func() bool { return strings.Join(d.devices(t, ""), ",") == "broken,dummy,unf" })
+	// This node was unfenced at start through device unf (provides=unfencing).
+	waitFor(t, "unfencing", func() bool {
+		h, err := d.api.History(ctx, &stonithv1.HistoryRequest{Target: "n9"})
+		return err == nil && len(h.Entries) == 1 && h.Entries[0].State == stonithv1.State_STATE_DONE &&
+			h.Entries[0].Action == "on" && strings.Join(h.Entries[0].Devices, ",") == "unf"
+	})
+	if got := strings.Join(d.devices(t, "n1"), ","); got != "dummy" {
+		t.Errorf("devices for n1: %s", got)
+	}
+	if ev, err := events.Recv(); err != nil || ev.Entry.Target != "n9" || ev.Entry.Action != "on" {
+		t.Fatalf("unfencing event: %v %v", ev, err)
 	}
 
 	start := time.Now()
@@ -219,7 +233,7 @@ func TestDaemon(t *testing.T) {
 		return err == nil && len(h.Entries) == 1 && h.Entries[0].State == stonithv1.State_STATE_DONE
 	})
 	h, err := d.api.History(ctx, &stonithv1.HistoryRequest{Target: "*"})
-	if err != nil || len(h.Entries) != 3 {
+	if err != nil || len(h.Entries) != 4 {
 		t.Fatalf("history: %v %v", h, err)
 	}
 
@@ -245,6 +259,11 @@ func TestDaemon(t *testing.T) {
 	if l, err := d.api.ListDevices(ctx, &stonithv1.ListDevicesRequest{}); err != nil || l.Devices[1].Status != "ok" {
 		t.Errorf("status after -Q: %v %v", l, err)
 	}
+	// unf has pcmk_monitor_interval=1s: its recurring monitor ran.
+	waitFor(t, "unf's recurring monitor", func() bool {
+		l, err := d.api.ListDevices(ctx, &stonithv1.ListDevicesRequest{})
+		return err == nil && len(l.Devices) == 3 && l.Devices[2].Status == "ok"
+	})
 	if md, err := d.api.AgentMetadata(ctx, &stonithv1.AgentMetadataRequest{Agent: "fence_dummy"}); err != nil || !strings.Contains(md.Metadata, "fence_dummy") {
 		t.Errorf("metadata: %v", err)
 	}
@@ -258,7 +277,7 @@ func TestDaemon(t *testing.T) {
 		`<primitive id="extra" class="stonith" type="fence_dummy"><instance_attributes id="e-ia"><nvpair id="e1" name="pcmk_host_list" value="n5"/></instance_attributes></primitive>`)}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "device extra", func() bool { return strings.Join(d.devices(t, ""), ",") == "broken,dummy,extra" })
+	waitFor(t, "device extra", func() bool { return strings.Join(d.devices(t, ""), ",") == "broken,dummy,extra,unf" })
 	if _, err := d.cib.Apply(cib.Request{Op: cib.OpCreate, Scope: "resources", XML: []byte(
 		`<primitive id="bad" class="stonith" type="fence_dummy"><instance_attributes id="x-ia"><nvpair id="x1" name="pcmk_host_check" value="sometimes"/></instance_attributes></primitive>`)}); err != nil {
 		t.Fatal(err)
@@ -266,7 +285,7 @@ func TestDaemon(t *testing.T) {
 	waitFor(t, "the bad configuration logged", func() bool {
 		return strings.Contains(d.out.String(), "bad fencing configuration; keeping the previous one")
 	})
-	if got := strings.Join(d.devices(t, ""), ","); got != "broken,dummy,extra" {
+	if got := strings.Join(d.devices(t, ""), ","); got != "broken,dummy,extra,unf" {
 		t.Errorf("devices after a bad change: %s", got)
 	}
 	if _, err := d.cib.Apply(cib.Request{Op: cib.OpDelete, Scope: "resources", XML: []byte(`<primitive id="bad"/>`)}); err != nil {

@@ -165,8 +165,22 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	var wg sync.WaitGroup
 	loopDone := make(chan error, 1)
 	go func() { loopDone <- s.Run(ctx); cancel() }()
-	wg.Add(1)
-	go func() { defer wg.Done(); server.WatchCIB(ctx, s, cibc, nil) }()
+	cibReady := make(chan struct{})
+	wg.Add(2)
+	go func() { defer wg.Done(); server.WatchCIB(ctx, s, cibc, cibReady) }()
+	// Unfencing when this node joins: stonithd starts with the node's
+	// stack, so once the first configuration is known.
+	go func() {
+		defer wg.Done()
+		select {
+		case <-cibReady:
+		case <-ctx.Done():
+			return
+		}
+		if _, err := s.UnfenceSelf(ctx); err != nil && ctx.Err() == nil {
+			log.Error("unfencing failed", "err", err)
+		}
+	}()
 	wg.Add(1)
 	go func() { defer wg.Done(); s.MonitorLoop(ctx) }()
 	if mc != nil {

@@ -71,6 +71,25 @@ func parseFenceArgs(req *crmv1.ExecuteActionRequest) (fenceArgs, error) {
 	return a, nil
 }
 
+// defaultFenceTimeout is Pacemaker's stonith-timeout default.
+const defaultFenceTimeout = 60 * time.Second
+
+// parseFenceTimeout reads a stonith-timeout value: plain seconds, or with
+// a unit (ms, s, m, min, h).
+func parseFenceTimeout(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, fmt.Errorf("no stonith-timeout")
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return time.Duration(n) * time.Second, nil
+	}
+	if m, ok := strings.CutSuffix(v, "min"); ok {
+		v = m + "m"
+	}
+	return time.ParseDuration(v)
+}
+
 // parseFenceDelay reads CRM_meta_priority_fencing_delay: plain seconds as
 // Pacemaker's scheduler writes it, or a number with a unit (500ms, 5s).
 func parseFenceDelay(v string) (time.Duration, error) {
@@ -125,6 +144,15 @@ func (s *Server) runFence(ctx context.Context, req *crmv1.ExecuteActionRequest) 
 	if err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "crmd: stonith: %v", err)
 	}
+	if a.timeout <= 0 {
+		// the graph carries none: stonith-timeout, as stonithd would use
+		a.timeout = defaultFenceTimeout
+		_ = s.do(ctx, func() {
+			if d, err := parseFenceTimeout(clusterProperty(s.node.CIB(), "stonith-timeout")); err == nil && d > 0 {
+				a.timeout = d
+			}
+		})
+	}
 	if a.target == s.name {
 		return nil, status.Errorf(codes.FailedPrecondition, "crmd: stonith: %s does not fence itself", s.name)
 	}
@@ -170,7 +198,11 @@ func (s *Server) runFence(ctx context.Context, req *crmv1.ExecuteActionRequest) 
 		rctx, cancel = context.WithTimeout(ctx, d)
 		defer cancel()
 	}
-	s.log.Info("fencing", "target", a.target, "action", a.action, "timeout", a.timeout, "priority_delay", fr.PriorityDelayMs)
+	pd := "none"
+	if a.priorityDelay != nil {
+		pd = a.priorityDelay.String()
+	}
+	s.log.Info("fencing", "target", a.target, "action", a.action, "timeout", a.timeout, "priority_delay", pd)
 	resp, err := s.cfg.Stonith.Fence(rctx, fr)
 	if err != nil {
 		s.log.Warn("fencing request failed", "target", a.target, "err", err)

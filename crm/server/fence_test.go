@@ -280,3 +280,23 @@ func TestFenceDeviceOperations(t *testing.T) {
 		t.Errorf("lrmd ran a fence device operation: %v", pc.nodes[target].fake.Calls())
 	}
 }
+
+func TestParseFenceTimeout(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want time.Duration
+		bad  bool
+	}{
+		{"90", 90 * time.Second, false},
+		{"60s", time.Minute, false},
+		{"2min", 2 * time.Minute, false},
+		{"1500ms", 1500 * time.Millisecond, false},
+		{"", 0, true},
+		{"soon", 0, true},
+	} {
+		got, err := parseFenceTimeout(tt.in)
+		if (err != nil) != tt.bad || got != tt.want {
+			t.Errorf("parseFenceTimeout(%q) = %v, %v", tt.in, got, err)
+		}
+	}
+}

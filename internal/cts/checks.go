@@ -46,7 +46,7 @@ func (e *env) settle(phase string) bool {
 			break
 		}
 		if time.Now().After(deadline) {
-			e.violate("%s: not settled within %v: %s", phase, e.cfg.SettleTimeout, why)
+			e.violate("settle", "%s: not settled within %v: %s", phase, e.cfg.SettleTimeout, why)
 			e.checkCrashes()
 			return false
 		}
@@ -147,7 +147,7 @@ func (e *env) checkDCs(phase string) {
 		}
 	}
 	if len(dcs) > 1 {
-		e.violate("%s: %d DCs with quorum: %v", phase, len(dcs), dcs)
+		e.violate("dc", "%s: %d DCs with quorum: %v", phase, len(dcs), dcs)
 	}
 }
 
@@ -263,7 +263,7 @@ func (e *env) observed() (placement, error) {
 // every running node and with the watcher's ARP probes; a monitor may
 // need a few intervals to notice a change, so it retries for 8 s.
 func (e *env) checkPlacement(phase string) {
-	var last []string
+	var last []finding
 	for try := 0; try < 16; try++ {
 		if try > 0 {
 			time.Sleep(500 * time.Millisecond)
@@ -274,20 +274,28 @@ func (e *env) checkPlacement(phase string) {
 		}
 	}
 	for _, d := range last {
-		e.violate("%s: %s", phase, d)
+		e.violate(d.kind, "%s: %s", phase, d.msg)
 	}
 }
 
-func (e *env) placementDiff() []string {
+// finding is a violation not yet reported.
+type finding struct{ kind, msg string }
+
+func (e *env) placementDiff() []finding {
 	dc, part := e.dcIndex()
-	var diffs []string
+	var diffs []finding
+	f := func(kind, format string, args ...any) {
+		diffs = append(diffs, finding{kind, fmt.Sprintf(format, args...)})
+	}
 	truth, dup := e.groundTruth()
-	diffs = append(diffs, dup...)
+	for _, d := range dup {
+		f("double", "%s", d)
+	}
 	var want placement
 	if dc >= 0 {
 		var err error
 		if want, _, err = e.expected(dc); err != nil {
-			return []string{fmt.Sprintf("DC's CIB: %v", err)}
+			return []finding{{"placement", fmt.Sprintf("DC's CIB: %v", err)}}
 		}
 	} else {
 		want = placement{}
@@ -306,23 +314,41 @@ func (e *env) placementDiff() []string {
 			}
 		}
 		if !slices.Equal(t, want[pr.ID]) {
-			diffs = append(diffs, fmt.Sprintf("%s active on %v, the DC's CIB says %v", pr.ID, t, want[pr.ID]))
+			f("placement", "%s active on %v, the DC's CIB says %v", pr.ID, t, want[pr.ID])
 		}
 		if len(outside) > 0 {
-			diffs = append(diffs, fmt.Sprintf("%s active on %v, outside the quorate partition", pr.ID, outside))
+			f("outside-quorum", "%s active on %v, outside the quorate partition", pr.ID, outside)
 		}
-		if !pr.Clone && len(truth[pr.ID]) > 1 {
-			diffs = append(diffs, fmt.Sprintf("%s active on %d nodes: %v", pr.ID, len(truth[pr.ID]), truth[pr.ID]))
+		if !pr.Clone && len(t) > 1 {
+			f("double", "%s active on %d nodes: %v", pr.ID, len(t), t)
 		}
 	}
 	if e.arp != nil {
 		obs, err := e.observed()
 		if err != nil {
-			diffs = append(diffs, fmt.Sprintf("arp: %v", err))
+			f("placement", "arp: %v", err)
 		}
 		for _, pr := range primitives {
-			if pr.Kind == kindVIP && err == nil && !slices.Equal(obs[pr.ID], want[pr.ID]) {
-				diffs = append(diffs, fmt.Sprintf("%s (%s) answers ARP from %v, the DC's CIB says %v", pr.ID, pr.VIP, obs[pr.ID], want[pr.ID]))
+			if pr.Kind != kindVIP || err != nil {
+				continue
+			}
+			var in, out []string
+			for _, n := range obs[pr.ID] {
+				if inPart[n] {
+					in = append(in, n)
+				} else {
+					out = append(out, n)
+				}
+			}
+			if !slices.Equal(in, want[pr.ID]) {
+				kind := "placement"
+				if len(in) > 1 {
+					kind = "double"
+				}
+				f(kind, "%s (%s) answers ARP from %v, the DC's CIB says %v", pr.ID, pr.VIP, in, want[pr.ID])
+			}
+			if len(out) > 0 {
+				f("outside-quorum", "%s (%s) answers ARP from %v, outside the quorate partition", pr.ID, pr.VIP, out)
 			}
 		}
 	}
@@ -360,7 +386,7 @@ func (e *env) checkCIBs(phase string) {
 	if len(part) == 0 {
 		return
 	}
-	var last []string
+	var last []finding
 	for try := 0; try < 10; try++ {
 		if try > 0 {
 			time.Sleep(500 * time.Millisecond)
@@ -371,7 +397,7 @@ func (e *env) checkCIBs(phase string) {
 		for k, i := range part {
 			x, err := e.c.Query(i)
 			if err != nil {
-				last = append(last, fmt.Sprintf("%s: query: %v", e.name(i), err))
+				last = append(last, finding{"cib", fmt.Sprintf("%s: query: %v", e.name(i), err)})
 				continue
 			}
 			s := sigOf(x)
@@ -384,17 +410,17 @@ func (e *env) checkCIBs(phase string) {
 					}
 				}
 				if len(missing) > 0 {
-					last = append(last, fmt.Sprintf("acknowledged writes missing on %s: %v", e.name(i), missing))
+					last = append(last, finding{"acked", fmt.Sprintf("acknowledged writes missing on %s: %v", e.name(i), missing)})
 				}
 				continue
 			}
 			switch {
 			case s.version != ref.version:
-				last = append(last, fmt.Sprintf("CIB version %s on %s, %s on %s", s.version, e.name(i), ref.version, refName))
+				last = append(last, finding{"cib", fmt.Sprintf("CIB version %s on %s, %s on %s", s.version, e.name(i), ref.version, refName)})
 			case s.config != ref.config:
-				last = append(last, fmt.Sprintf("CIB configuration differs between %s and %s at version %s", e.name(i), refName, s.version))
+				last = append(last, finding{"cib", fmt.Sprintf("CIB configuration differs between %s and %s at version %s", e.name(i), refName, s.version)})
 			case s.status != ref.status:
-				last = append(last, fmt.Sprintf("CIB status differs between %s and %s at version %s", e.name(i), refName, s.version))
+				last = append(last, finding{"cib", fmt.Sprintf("CIB status differs between %s and %s at version %s", e.name(i), refName, s.version)})
 			}
 		}
 		if len(last) == 0 {
@@ -402,7 +428,7 @@ func (e *env) checkCIBs(phase string) {
 		}
 	}
 	for _, d := range last {
-		e.violate("%s: %s", phase, d)
+		e.violate(d.kind, "%s: %s", phase, d.msg)
 	}
 }
 

@@ -39,6 +39,30 @@ type Config struct {
 	Logger *slog.Logger
 	// LogLevel of the cluster's daemons ("" info).
 	LogLevel string
+	// Tolerate lists kinds of violation (see Kinds) that are known
+	// defects: they are reported as known, and do not fail the run.
+	Tolerate []string
+}
+
+// Kinds are the kinds of violation, each the name of a check.
+var Kinds = map[string]string{
+	"settle":         "the cluster did not become stable (views, DC, idle policy engine) in time",
+	"dc":             "more than one DC with quorum",
+	"placement":      "a resource not active where the DC's CIB says (state files, addresses, ARP)",
+	"outside-quorum": "a resource active on a node outside the quorate partition (no-quorum-policy=stop)",
+	"double":         "a resource active on two nodes (sampler or check), or two clone instances on one node",
+	"cib":            "CIB versions, configuration or status differ between members",
+	"acked":          "an acknowledged CIB write is missing, or a write that must succeed failed",
+	"crash":          "a panic or fatal error in a log",
+	"restart":        "a daemon restarted although the step did not touch its node",
+	"fencing":        "the fencing history is inconsistent or lacks a fencing",
+	"left-active":    "a node stopped cleanly left resources active (also a double activity with such a node)",
+	"stack-restart":  "a double activity with a node whose stack restarted (it left the membership with its resources running)",
+	"standby":        "a resource active on a node in standby",
+	"untouched":      "a resource started, stopped or restarted when nothing may touch it (maintenance, unmanaged, serial loss)",
+	"recover":        "a resource failure was not recorded",
+	"view-change":    "the membership changed when it must not (short flaps, serial cable loss)",
+	"restore":        "the suite could not restore the cluster between steps",
 }
 
 // DefaultConfig returns the defaults of `systole cts`.
@@ -68,6 +92,11 @@ func (c Config) Validate() error {
 	}
 	if c.SettleTimeout <= 0 || c.SampleEvery <= 0 {
 		return errors.New("cts: SettleTimeout and SampleEvery must be positive")
+	}
+	for _, k := range c.Tolerate {
+		if _, ok := Kinds[k]; !ok {
+			return fmt.Errorf("cts: unknown violation kind %q", k)
+		}
 	}
 	for _, t := range c.Tests {
 		if _, ok := testByName[t]; !ok {

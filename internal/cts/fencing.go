@@ -52,7 +52,7 @@ func (e *env) checkFencing(phase string) {
 	for k, i := range part {
 		out, err := e.c.Tool(i, "stonith_admin", "-H", "*")
 		if err != nil {
-			e.violate("%s: fencing history on %s: %v", phase, e.name(i), err)
+			e.violate("fencing", "%s: fencing history on %s: %v", phase, e.name(i), err)
 			return
 		}
 		if k == 0 {
@@ -60,7 +60,7 @@ func (e *env) checkFencing(phase string) {
 			continue
 		}
 		if out != ref {
-			e.violate("%s: fencing history differs between %s and %s:\n%s\n---\n%s", phase, e.name(i), refName, out, ref)
+			e.violate("fencing", "%s: fencing history differs between %s and %s:\n%s\n---\n%s", phase, e.name(i), refName, out, ref)
 		}
 	}
 	for _, f := range e.fenceExpect {
@@ -72,7 +72,7 @@ func (e *env) checkFencing(phase string) {
 			}
 		}
 		if !ok {
-			e.violate("%s: %s was powered off at %s but the fencing history has no successful fencing of it:\n%s",
+			e.violate("fencing", "%s: %s was powered off at %s but the fencing history has no successful fencing of it:\n%s",
 				phase, f.node, f.since.Format("15:04:05.000"), ref)
 		}
 	}

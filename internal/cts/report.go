@@ -3,7 +3,9 @@ package cts
 import (
 	"fmt"
 	"io"
-	"text/tabwriter"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -49,21 +51,30 @@ func (r *Report) Stats() []TestStats {
 
 // WriteTable writes the final table and the verdict.
 func (r *Report) WriteTable(w io.Writer) {
-	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "test\truns\tpassed\tfailed\tskipped\tmean time\t")
+	const row = "%-16s %5v %7v %7v %8v %10v\n"
+	fmt.Fprintf(w, row, "test", "runs", "passed", "failed", "skipped", "mean time")
 	var runs, passed, failed, skipped int
 	for _, s := range r.Stats() {
 		mean := "-"
 		if s.Mean > 0 {
 			mean = fmt.Sprintf("%.1fs", s.Mean.Seconds())
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t\n", s.Test, s.Runs, s.Passed, s.Failed, s.Skipped, mean)
+		fmt.Fprintf(w, row, s.Test, s.Runs, s.Passed, s.Failed, s.Skipped, mean)
 		runs, passed, failed, skipped = runs+s.Runs, passed+s.Passed, failed+s.Failed, skipped+s.Skipped
 	}
-	fmt.Fprintf(tw, "total\t%d\t%d\t%d\t%d\t\t\n", runs, passed, failed, skipped)
-	tw.Flush()
+	fmt.Fprintf(w, row, "total", runs, passed, failed, skipped, "")
 	for _, s := range r.Setup {
 		fmt.Fprintf(w, "setup/final: %s\n", s)
+	}
+	known := map[string]int{}
+	for _, res := range r.Results {
+		for _, k := range res.Known {
+			kind, _, _ := strings.Cut(strings.TrimPrefix(k, "["), "]")
+			known[kind]++
+		}
+	}
+	for _, kind := range slices.Sorted(maps.Keys(known)) {
+		fmt.Fprintf(w, "known defect (tolerated): %s x%d: %s\n", kind, known[kind], Kinds[kind])
 	}
 	fmt.Fprintf(w, "sampler: %d samples, %d tolerated double activities (splits without fencing)\n", r.Samples, len(r.Tolerated))
 	per := time.Duration(0)

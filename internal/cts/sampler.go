@@ -154,10 +154,31 @@ func (s *sampler) sample() {
 			if o.end.Equal(o.start) {
 				o.end = o.start.Add(s.every) // seen once: at least one period
 			}
-			s.closed = append(s.closed, *o)
+			s.closeOverlap(*o)
 			delete(s.open, id)
 		}
 	}
+}
+
+// closeOverlap records o, merged with the previous overlap of the same
+// resource when they are less than a second apart (a VIP whose ARP
+// answers alternate is one double activity, not many).
+func (s *sampler) closeOverlap(o overlap) {
+	for k := len(s.closed) - 1; k >= 0; k-- {
+		p := &s.closed[k]
+		if p.rsc == o.rsc && o.start.Sub(p.end) < time.Second {
+			p.end = o.end
+			p.cross = p.cross || o.cross
+			p.tolerated = p.tolerated && o.tolerated
+			for _, n := range o.nodes {
+				if !slices.Contains(p.nodes, n) {
+					p.nodes = append(p.nodes, n)
+				}
+			}
+			return
+		}
+	}
+	s.closed = append(s.closed, o)
 }
 
 // isClone reports whether id is a clone's primitive (active on many

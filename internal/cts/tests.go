@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
+	"syscall"
 	"time"
 )
 
@@ -78,18 +78,6 @@ func (e *env) names(idx []int) string {
 	return strings.Join(s, ",")
 }
 
-// parallel runs f for every index at once and joins the errors.
-func parallel(idx []int, f func(i int) error) error {
-	errs := make([]error, len(idx))
-	var wg sync.WaitGroup
-	for k, i := range idx {
-		wg.Add(1)
-		go func() { defer wg.Done(); errs[k] = f(i) }()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
 func all(n int) []int {
 	r := make([]int, n)
 	for i := range r {
@@ -101,8 +89,18 @@ func all(n int) []int {
 // stopAll stops every node at once, cleanly, and checks that nothing is
 // left active.
 func (e *env) stopAll() error {
-	if err := parallel(all(len(e.c.Nodes)), e.stopNode); err != nil {
-		return err
+	// SIGTERM to every systoled at once, then wait for each (the lab's
+	// calls are not made for concurrent use)
+	for i, nd := range e.c.Nodes {
+		e.restartsOK[i] = true
+		if nd.Pid > 0 {
+			_ = syscall.Kill(nd.Pid, syscall.SIGTERM)
+		}
+	}
+	for i := range e.c.Nodes {
+		if err := e.stopRaw(i); err != nil {
+			return err
+		}
 	}
 	e.checkLeftNothing(all(len(e.c.Nodes)))
 	e.settle("all stopped")
@@ -110,19 +108,28 @@ func (e *env) stopAll() error {
 }
 
 // checkLeftNothing: a node stopped cleanly has stopped its resources.
+// What it left is reported, then removed (as its next boot would), so
+// that the following checks are about the rest of the cluster.
 func (e *env) checkLeftNothing(idx []int) {
 	for _, i := range idx {
+		var left []string
 		ents, _ := os.ReadDir(e.c.Nodes[i].RscTmp())
 		for _, ent := range ents {
 			if strings.HasPrefix(ent.Name(), "Dummy-") {
-				e.violate("%s stopped cleanly but left %s", e.name(i), ent.Name())
+				left = append(left, ent.Name())
+				_ = os.Remove(filepath.Join(e.c.Nodes[i].RscTmp(), ent.Name()))
 			}
 		}
 		addrs, _ := e.c.Addrs(i)
 		for _, a := range addrs {
 			if a != e.c.Nodes[i].Addr {
-				e.violate("%s stopped cleanly but left address %s", e.name(i), a)
+				left = append(left, a.String())
 			}
+		}
+		if len(left) > 0 {
+			e.leftActive[e.name(i)] = true
+			e.violate("left-active", "%s stopped cleanly but left its resources active: %s (removed by the suite)", e.name(i), strings.Join(left, " "))
+			_ = e.c.FlushExtraAddrs(i)
 		}
 	}
 }
@@ -167,7 +174,6 @@ func testStopOnebyOne(e *env, r *rand.Rand) error {
 		if err := e.stopNode(i); err != nil {
 			return err
 		}
-		e.checkLeftNothing([]int{i})
 		e.settle("stopped " + e.name(i))
 	}
 	if err := e.startAll(); err != nil {
@@ -205,7 +211,6 @@ func testPartialStart(e *env, r *rand.Rand) error {
 	if err := e.stopNode(i); err != nil {
 		return err
 	}
-	e.checkLeftNothing([]int{i})
 	e.settle("stopped while starting " + e.name(i))
 	if err := e.startNode(i); err != nil {
 		return err
@@ -225,7 +230,7 @@ func testStandby(e *env, r *rand.Rand) error {
 		for _, pr := range primitives {
 			for _, n := range truth[pr.ID] {
 				if n == e.name(i) {
-					e.violate("%s active on %s in standby", pr.ID, n)
+					e.violate("standby", "%s active on %s in standby", pr.ID, n)
 				}
 			}
 		}
@@ -259,14 +264,14 @@ func (e *env) compareStateFiles(phase string, before, after map[string]time.Time
 			continue
 		}
 		if t2, ok := after[k]; !ok {
-			e.violate("%s: %s disappeared", phase, k)
+			e.violate("untouched", "%s: %s disappeared", phase, k)
 		} else if !t2.Equal(t) {
-			e.violate("%s: %s rewritten (a restart)", phase, k)
+			e.violate("untouched", "%s: %s rewritten (a restart)", phase, k)
 		}
 	}
 	for k := range after {
 		if _, ok := before[k]; !ok && k != skip {
-			e.violate("%s: %s appeared", phase, k)
+			e.violate("untouched", "%s: %s appeared", phase, k)
 		}
 	}
 }
@@ -342,7 +347,7 @@ func testResourceRecover(e *env, r *rand.Rand) error {
 			}
 		}
 		if time.Now().After(deadline) {
-			e.violate("failure of %s on %s (state file removed) not recorded within 30 s", rsc, node)
+			e.violate("recover", "failure of %s on %s (state file removed) not recorded within 30 s", rsc, node)
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -359,10 +364,17 @@ func testResourceRecover(e *env, r *rand.Rand) error {
 // daemons are the processes ComponentFail kills.
 var daemons = []string{"messagingd", "membershipd", "lrmd", "crmd", "pengine", "tengine"}
 
+// stackDaemons are those whose crash restarts the node's whole stack
+// (cmd/systoled: RestartStack).
+var stackDaemons = map[string]bool{"messagingd": true, "membershipd": true, "lrmd": true, "crmd": true}
+
 func testComponentFail(e *env, r *rand.Rand) error {
 	i := r.IntN(len(e.c.Nodes))
 	d := daemons[r.IntN(len(daemons))]
 	e.restartsOK[i] = true
+	if stackDaemons[d] {
+		e.stackRestarted[e.name(i)] = true
+	}
 	e.note("killed %s on %s", d, e.name(i))
 	if err := e.c.KillDaemon(i, d); err != nil {
 		return err
@@ -372,7 +384,9 @@ func testComponentFail(e *env, r *rand.Rand) error {
 	return nil
 }
 
-// isolate cuts nodes off (each alone) and marks them; heal undoes it.
+// isolate cuts nodes off, each alone: nftables drops their LAN traffic
+// (or only what they receive, oneWay) and their serial cables stop.
+// heal undoes it.
 func (e *env) isolate(idx []int, oneWay bool) error {
 	e.setSplitOK(!e.stonith())
 	for _, i := range idx {
@@ -381,7 +395,7 @@ func (e *env) isolate(idx []int, oneWay bool) error {
 			return err
 		}
 	}
-	return nil
+	return e.syncCables()
 }
 
 func (e *env) heal(idx []int) error {
@@ -391,7 +405,24 @@ func (e *env) heal(idx []int) error {
 		}
 		e.setIsolated(i, false)
 	}
-	return nil
+	return e.syncCables()
+}
+
+// syncCables pauses every serial cable with an isolated end and resumes
+// the others.
+func (e *env) syncCables() error {
+	var errs []error
+	for k, l := range e.c.Serial {
+		e.mu.Lock()
+		cut := e.isolated[l.A] || e.isolated[l.B]
+		e.mu.Unlock()
+		if cut {
+			errs = append(errs, e.c.PauseSerial(k))
+		} else {
+			errs = append(errs, e.c.ResumeSerial(k))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // testSplitBrain cuts a random minority off, each node alone, writes
@@ -425,8 +456,10 @@ func testNearQuorumPoint(e *env, r *rand.Rand) error {
 	}
 	idx := pick(r, n, k)
 	e.note("powered off %s", e.names(idx))
-	if err := parallel(idx, e.killNode); err != nil {
-		return err
+	for _, i := range idx { // one after the other: milliseconds apart
+		if err := e.killNode(i); err != nil {
+			return err
+		}
 	}
 	e.settle(fmt.Sprintf("%d of %d nodes off", k, n))
 	if q := e.quorateNode(); q >= 0 {
@@ -454,6 +487,7 @@ func testReattach(e *env, _ *rand.Rand) error {
 	before := e.stateFiles()
 	for i := range e.c.Nodes {
 		e.restartsOK[i] = true
+		e.stackRestarted[e.name(i)] = true
 		for _, d := range []string{"lrmd", "crmd"} {
 			if err := e.c.KillDaemon(i, d); err != nil {
 				e.note("kill %s on %s: %v", d, e.name(i), err)
@@ -538,7 +572,7 @@ func testLinkFlap(e *env, r *rand.Rand) error {
 	}
 	time.Sleep(dead)
 	if v1 := e.viewNumber(other); v1 != v0 {
-		e.violate("%d flaps of %s shorter than the deadtime changed the view (%d -> %d)", flaps, e.name(i), v0, v1)
+		e.violate("view-change", "%d flaps of %s shorter than the deadtime changed the view (%d -> %d)", flaps, e.name(i), v0, v1)
 	}
 	e.settle(fmt.Sprintf("%d short flaps of %s", flaps, e.name(i)))
 	e.setIsolated(i, true)
@@ -546,18 +580,28 @@ func testLinkFlap(e *env, r *rand.Rand) error {
 	if err := e.c.SetBridgePort(i, false); err != nil {
 		return err
 	}
-	e.settle(e.name(i) + " port down")
+	if err := e.syncCables(); err != nil { // a cable would keep it in
+		return err
+	}
+	e.settle(e.name(i) + " port and cables down")
 	if err := e.c.SetBridgePort(i, true); err != nil {
 		return err
 	}
 	e.setIsolated(i, false)
+	if err := e.syncCables(); err != nil {
+		return err
+	}
 	e.settle(e.name(i) + " port up")
 	e.setSplitOK(false)
 	return nil
 }
 
-// testSerialLinkLoss: a serial cable stops carrying data for a few
-// deadtimes while the LAN works: nothing may change; then it works again.
+// testSerialLinkLoss: the nodes have serial cables (a star around
+// node1). A random cable stops carrying data for a few deadtimes while the
+// LAN works: nothing may change. Then node1's LAN cable is pulled while
+// its serial cables work: node1 must stay a member (no view change, no
+// resource moved) and a CIB write through node1 is acknowledged over the
+// cables.
 func testSerialLinkLoss(e *env, r *rand.Rand) error {
 	if len(e.c.Serial) == 0 {
 		return errSkip
@@ -572,17 +616,33 @@ func testSerialLinkLoss(e *env, r *rand.Rand) error {
 	}
 	time.Sleep(4 * e.deadtime())
 	if v1 := e.viewNumber(l.A); v1 != v0 {
-		e.violate("losing the serial cable %s-%s changed the view (%d -> %d) while the LAN works", e.name(l.A), e.name(l.B), v0, v1)
+		e.violate("view-change", "losing the serial cable %s-%s changed the view (%d -> %d) while the LAN works", e.name(l.A), e.name(l.B), v0, v1)
 	}
-	e.settle("cable " + e.name(l.A) + "-" + e.name(l.B) + " lost")
 	if err := e.c.ResumeSerial(k); err != nil {
 		return err
 	}
 	time.Sleep(2 * e.deadtime())
-	if v1 := e.viewNumber(l.A); v1 != v0 {
-		e.violate("the serial cable %s-%s coming back changed the view (%d -> %d)", e.name(l.A), e.name(l.B), v0, v1)
+	e.settle("cable " + e.name(l.A) + "-" + e.name(l.B) + " back")
+	hub := l.A
+	v0 = e.viewNumber((hub + 1) % len(e.c.Nodes))
+	e.note("%s's LAN cable pulled", e.name(hub))
+	if err := e.c.SetBridgePort(hub, false); err != nil {
+		return err
 	}
+	time.Sleep(4 * e.deadtime())
+	if v1 := e.viewNumber((hub + 1) % len(e.c.Nodes)); v1 != v0 {
+		e.violate("view-change", "%s lost its LAN but kept a serial cable to every node, and the view changed (%d -> %d)", e.name(hub), v0, v1)
+	}
+	n := len(e.acked)
+	e.write(hub, "over-serial")
+	if len(e.acked) == n {
+		e.violate("acked", "a CIB write through %s (LAN down, serial cables up) was not acknowledged", e.name(hub))
+	}
+	if err := e.c.SetBridgePort(hub, true); err != nil {
+		return err
+	}
+	time.Sleep(2 * e.deadtime())
 	e.compareStateFiles("serial link loss", before, e.stateFiles(), "")
-	e.settle("cable back")
+	e.settle("LAN back")
 	return nil
 }

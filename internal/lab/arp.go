@@ -133,3 +133,12 @@ func (c *Cluster) MAC(i int) (string, error) {
 	}
 	return "", fmt.Errorf("lab: mac of %s: not in %q", c.Nodes[i].Name, out)
 }
+
+// FlushExtraAddrs removes from node i's eth0 every address but the node's
+// own (what a reboot does to the addresses resources added).
+func (c *Cluster) FlushExtraAddrs(i int) error {
+	if c.Loopback {
+		return ErrNeedsNamespaces
+	}
+	return c.flushExtraAddrs(i)
+}

@@ -113,6 +113,8 @@ func TestHostileTraffic(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	t0 := time.Now()
+	phase := func(what string) { t.Logf("%s at +%v", what, time.Since(t0).Round(time.Millisecond)) }
 	t.Logf("view before the attack: %s", want)
 
 	// Capture 10 packets of every member (heartbeats, membership messages)
@@ -232,6 +234,7 @@ func TestHostileTraffic(t *testing.T) {
 	// The garbage behind a valid magic: one per packet above.
 	garbageMagic := uint64(2 * 10)
 
+	phase("attack sent")
 	// Cluster traffic keeps flowing: every member sends 1100 messages to
 	// all. This also moves every sender more than the 1024-packet
 	// anti-replay window past the captured packets.
@@ -294,6 +297,7 @@ func TestHostileTraffic(t *testing.T) {
 		t.FailNow()
 	}
 
+	phase("messages delivered")
 	// Old packets, replayed: older than the anti-replay window now.
 	for i, nd := range nodes {
 		for _, src := range names {
@@ -305,11 +309,11 @@ func TestHostileTraffic(t *testing.T) {
 			}
 		}
 	}
-	time.Sleep(300 * time.Millisecond) // let the daemons read the last packets
-
-	// Every kind dropped and counted, under its reason.
-	for i, nd := range nodes {
-		b, a := base[i], stats(nd)
+	// Every kind dropped and counted, under its reason. The daemons may
+	// still be reading the last packets: poll until the counts are
+	// complete (or 5 s passed), then judge.
+	check := func(i int) []string {
+		b, a := base[i], stats(nodes[i])
 		d := func(f func(*messagingv1.GetStatsResponse) uint64) uint64 { return f(a) - f(b) }
 		got := expect{
 			badAuth:    d((*messagingv1.GetStatsResponse).GetBadAuth),
@@ -321,24 +325,42 @@ func TestHostileTraffic(t *testing.T) {
 		}
 		replays := d((*messagingv1.GetStatsResponse).GetReplays)
 		unknownNode := d((*messagingv1.GetStatsResponse).GetUnknownNode)
-		t.Logf("%s: bad_auth=%d unknown_key=%d foreign_cluster=%d truncated=%d malformed=%d duplicates=%d replays=%d unknown_node=%d",
-			nd.name, got.badAuth, got.unknownKey, got.foreign, got.truncated, got.malformed, got.duplicates, replays, unknownNode)
+		var bad []string
 		// The garbage behind a valid magic lands in one of the decode
 		// reasons; everything else is exact.
 		extra := got.badAuth + got.unknownKey + got.foreign + got.truncated + got.malformed -
 			(exp[i].badAuth + exp[i].unknownKey + exp[i].foreign + exp[i].truncated + exp[i].malformed)
 		if extra != garbageMagic || got.badAuth < exp[i].badAuth || got.unknownKey < exp[i].unknownKey || got.foreign < exp[i].foreign ||
 			got.truncated < exp[i].truncated || got.malformed < exp[i].malformed {
-			t.Errorf("%s: counted %+v, want %+v plus %d garbage packets under some reason", nd.name, got, exp[i], garbageMagic)
+			bad = append(bad, fmt.Sprintf("counted %+v, want %+v plus %d garbage packets under some reason", got, exp[i], garbageMagic))
 		}
 		if got.duplicates < exp[i].duplicates {
-			t.Errorf("%s: %d duplicates counted, want at least the %d replayed recent packets", nd.name, got.duplicates, exp[i].duplicates)
+			bad = append(bad, fmt.Sprintf("%d duplicates counted, want at least the %d replayed recent packets", got.duplicates, exp[i].duplicates))
 		}
 		if replays != 20 {
-			t.Errorf("%s: %d replays counted, want the 20 old packets", nd.name, replays)
+			bad = append(bad, fmt.Sprintf("%d replays counted, want the 20 old packets", replays))
 		}
 		if unknownNode != 0 {
-			t.Errorf("%s: %d packets from unknown nodes passed authentication", nd.name, unknownNode)
+			bad = append(bad, fmt.Sprintf("%d packets from unknown nodes passed authentication", unknownNode))
+		}
+		if len(bad) == 0 {
+			t.Logf("%s: bad_auth=%d unknown_key=%d foreign_cluster=%d truncated=%d malformed=%d duplicates=%d replays=%d unknown_node=%d",
+				nodes[i].name, got.badAuth, got.unknownKey, got.foreign, got.truncated, got.malformed, got.duplicates, replays, unknownNode)
+		}
+		return bad
+	}
+	deadline = time.Now().Add(5 * time.Second)
+	for i, nd := range nodes {
+		for {
+			bad := check(i)
+			if len(bad) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("%s: %s", nd.name, strings.Join(bad, "; "))
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 	}
 	t.Logf("sent per member: %v", kinds)
@@ -371,6 +393,7 @@ func TestHostileTraffic(t *testing.T) {
 		return
 	}
 
+	phase("counters checked")
 	// Replays must not keep a dead node alive: node2 dies while the
 	// attacker replays its latest packets to the others every 20 ms; they
 	// must still declare it dead and install a view without it.

@@ -346,6 +346,46 @@ S["priority-fencing-delay-majority"] = cib(N3, [F, prim("vip", meta={"priority":
                                            fencing=True, opts=PFD)
 
 
+# Live migrations in the history (Pacemaker 2.1.5's unpack_migrate_to_success
+# and friends): partial (migrate_to done, no migrate_from), dangling
+# (migrate_from done, source not stopped), failed migrate_to, a pending
+# source stop, a partial migration whose target is no longer chosen, and a
+# pending migrate_to on a lost node.
+VM = prim("vm", meta={"allow-migrate": "true"})
+MIG = ' migrate_source="node1" migrate_target="node2"'
+PREF2 = '<rsc_location id="l1" rsc="vm" node="node2" score="100"/>'
+S["migrate-partial-continue"] = cib(N2, [VM], PREF2,
+                                    {"node1": lrm("vm", [op("vm", "monitor", 0, rc=7, call=2, digest=EMPTY), op("vm", "start", call=10, digest=EMPTY),
+                                                         op("vm", "migrate_to", call=12, digest=EMPTY, extra=MIG)]),
+                                     "node2": lrm("vm", [op("vm", "monitor", 0, rc=7, call=2, digest=EMPTY, last=NOW - 200)])})
+S["migrate-partial-new-target"] = cib(N3, [VM], '<rsc_location id="l1" rsc="vm" node="node3" score="100"/>',
+                                      {"node1": lrm("vm", [op("vm", "monitor", 0, rc=7, call=2, digest=EMPTY), op("vm", "start", call=10, digest=EMPTY),
+                                                           op("vm", "migrate_to", call=12, digest=EMPTY, extra=MIG)]),
+                                       "node2": lrm("vm", [op("vm", "monitor", 0, rc=7, call=2, digest=EMPTY, last=NOW - 200)]),
+                                       "node3": lrm("vm", [op("vm", "monitor", 0, rc=7, call=2, digest=EMPTY, last=NOW - 200)])})
+S["migrate-dangling-stops-source"] = cib(N2, [VM], PREF2,
+                                         {"node1": lrm("vm", [op("vm", "monitor", 0, rc=7, call=2, digest=EMPTY), op("vm", "start", call=10, digest=EMPTY),
+                                                              op("vm", "migrate_to", call=12, digest=EMPTY, extra=MIG)]),
+                                          "node2": lrm("vm", [op("vm", "monitor", 0, rc=7, call=2, digest=EMPTY, last=NOW - 200),
+                                                              op("vm", "migrate_from", call=3, digest=EMPTY, last=NOW - 50, extra=MIG)])})
+S["migrate-to-failed"] = cib(N2, [VM], PREF2,
+                             {"node1": lrm("vm", [op("vm", "monitor", 0, rc=7, call=2, digest=EMPTY), op("vm", "start", call=10, digest=EMPTY),
+                                                  op("vm", "migrate_to", rc=1, call=12, digest=EMPTY, extra=MIG)]),
+                              "node2": lrm("vm", [op("vm", "monitor", 0, rc=7, call=2, digest=EMPTY, last=NOW - 200)])})
+S["migrate-source-stop-pending"] = cib(N2, [VM], PREF2,
+                                       {"node1": lrm("vm", [op("vm", "monitor", 0, rc=7, call=2, digest=EMPTY), op("vm", "start", call=10, digest=EMPTY),
+                                                            op("vm", "migrate_to", call=12, digest=EMPTY, extra=MIG),
+                                                            op("vm", "stop", rc=193, status=-1, call=-1, last=NOW - 10, extra=MIG)]),
+                                        "node2": lrm("vm", [op("vm", "monitor", 0, rc=7, call=2, digest=EMPTY, last=NOW - 200),
+                                                            op("vm", "migrate_from", call=3, digest=EMPTY, last=NOW - 50, extra=MIG)])})
+S["migrate-pending-on-lost-node"] = cib(N3, [F, VM], PREF2,
+                                        {"node1": (lrm("vm", [op("vm", "monitor", 0, rc=7, call=2, digest=EMPTY), op("vm", "start", call=10, digest=EMPTY),
+                                                              op("vm", "migrate_to", rc=193, status=-1, call=-1, digest=EMPTY, extra=MIG)])
+                                                   + stopped("fencer", typ="fence_dummy"), None, "lost"),
+                                         "node2": lrm("vm", [op("vm", "monitor", 0, rc=7, call=2, digest=EMPTY, last=NOW - 200)]) + stopped("fencer", typ="fence_dummy"),
+                                         "node3": lrm("vm", [op("vm", "monitor", 0, rc=7, call=2, digest=EMPTY, last=NOW - 200)]) + FON},
+                                        fencing=True)
+
 def main():
     for name, xml in sorted(S.items()):
         d = os.path.join(HERE, name)

@@ -155,9 +155,10 @@ func (s *Server) Peers() []string {
 }
 
 // mustForward reports whether a request is for another node to run: this
-// node is the target, and the server is cluster-wide.
+// node is the target of an off or reboot, and the server is cluster-wide.
+// A node may turn itself on (unfencing), as in Pacemaker.
 func (s *Server) mustForward(req stonith.Request) bool {
-	return s.peers != nil && req.Target == s.node
+	return s.peers != nil && req.Target == s.node && req.Action != stonith.ActionOn
 }
 
 // forwardTimeout bounds the wait for a forwarded request's answer.

@@ -288,3 +288,28 @@ func TestWatchdogDevice(t *testing.T) {
 		t.Errorf("after turning it off: %q", why)
 	}
 }
+
+func TestTouchesConfiguration(t *testing.T) {
+	diff := func(paths ...string) []byte {
+		s := `<diff format="2"><version><source admin_epoch="0" epoch="1" num_updates="1"/><target admin_epoch="0" epoch="1" num_updates="2"/></version>`
+		for _, p := range paths {
+			s += `<change operation="delete" path="` + p + `"/>`
+		}
+		return []byte(s + `</diff>`)
+	}
+	cases := []struct {
+		patch []byte
+		want  bool
+	}{
+		{nil, false},
+		{diff("/cib/status/node_state[@id='1']/lrm"), false},
+		{diff("/cib/status/node_state[@id='1']", "/cib/configuration/resources/primitive[@id='d']"), true},
+		{diff("/cib/configuration/crm_config/cluster_property_set[@id='o']"), true},
+		{[]byte("<garbage"), true},
+	}
+	for i, c := range cases {
+		if got := touchesConfiguration(c.patch); got != c.want {
+			t.Errorf("case %d: %v, want %v", i, got, c.want)
+		}
+	}
+}
