@@ -6,7 +6,7 @@ BIN     := bin
 PROTOS  := $(wildcard proto/*/v1/*.proto)
 TEST_TIMEOUT ?= 14m
 
-.PHONY: all help build test test-short verify proto install fuzz bench-cib bench-cib-lib clean demo bench-pengine-clones bench-lab e2e-lab bench-failover e2e-cluster soak-idle soak-crm soak-tengine bench-tengine e2e-splitbrain e2e-fencing bench-fencing fuzz-long sim-summary
+.PHONY: all help build test test-short verify proto install fuzz bench-cib bench-cib-lib clean demo bench-pengine-clones bench-lab e2e-lab bench-failover e2e-cluster soak-idle soak-crm soak-tengine bench-tengine e2e-splitbrain e2e-fencing bench-fencing fuzz-long sim-summary cts
 
 all: build
 
@@ -181,10 +181,10 @@ e2e-splitbrain: ## 2-node split brain in namespaces (root): the link cut, exactl
 e2e-fencing: ## fencing end to end in namespaces (root): a lost node fenced before its resources are recovered, a failing agent, Debian's fence_dummy, and the split brain
 	$(GO) test -count=1 -timeout 10m -run '^(TestFencing|TestSplitBrain)$$' -v ./e2e/
 
-bench-fencing: ## 3 nodes in namespaces (root): group failover with fencing on vs off (KILLS per case), the fencing operation's time
+bench-fencing: ## 3 nodes in namespaces (root): group failover with fencing on vs off (KILLS per case), the fencing operation's time (FENCE_DEVICE=fence_dummy: Debian's agent instead of the lab's)
 	@d=$$(mktemp -d /tmp/systole-bench-fencing.XXXXXX); trap 'rm -rf $$d' EXIT; \
 	  $(GO) build -o $$d/ ./cmd/... ./agents/cmd/systole-ra || exit 1; \
-	  out=$$(SYSTOLE_LAB_BIN=$$d SYSTOLE_BENCH=1 KILLS=$(KILLS) $(GO) test -count=1 -timeout 30m -run '^TestBenchFencingFailover$$' -v ./e2e/ 2>&1); rc=$$?; \
+	  out=$$(SYSTOLE_LAB_BIN=$$d SYSTOLE_BENCH=1 KILLS=$(KILLS) FENCE_DEVICE=$(FENCE_DEVICE) $(GO) test -count=1 -timeout 30m -run '^TestBenchFencingFailover$$' -v ./e2e/ 2>&1); rc=$$?; \
 	  if [ $$rc -ne 0 ]; then echo "$$out" | tail -80; exit $$rc; fi; \
 	  echo "$$out" | grep -E '^(kill|fencing_failover_ms|fence_op_ms|fenced_to_ip_start_ms) '
 
@@ -202,3 +202,13 @@ sim-summary: ## every random-schedule simulator (membership, messaging, crm, ten
 	@$(GO) test -count=1 -v -run '$(SIM_TESTS)' ./internal/sim/ ./messaging/ ./crm/ ./tengine/ ./stonith/ ./lrm/ 2>&1 | \
 	  awk '/^sim: /{print; split($$3,a,"="); split($$4,b,"="); n+=a[2]; v+=b[2]} /^(--- FAIL|FAIL)/{print; bad=1} \
 	  END{printf "sim: total schedules=%d violations=%d\n", n, v; exit bad || v > 0}'
+
+ITER ?= 20
+SEED ?=
+CTS_FLAGS ?=
+# NODES is shared with bench-membership (16): cts takes it only from the command line, else 3
+CTS_NODES = $(if $(filter command line environment,$(origin NODES)),$(NODES),3)
+cts: ## cluster test suite (root): ITER random tests on NODES nodes in namespaces, SEED replays a run; CTS_FLAGS e.g. --stonith
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ ./cmd/... ./agents/cmd/systole-ra
+	$(BIN)/systole cts --bin-dir $(BIN) --iterations $(ITER) --nodes $(CTS_NODES) $(if $(SEED),--seed $(SEED)) $(CTS_FLAGS)

@@ -153,7 +153,8 @@ func placeDummy(t *testing.T, c *lab.Cluster, rsc string, k int) {
 
 // TestFencing runs on one 3-node cluster with stonith-enabled=true and a
 // fence_systole_lab device: a lost node is fenced before its resources are
-// recovered, and comes back normally; a failing agent leaves the lost
+// recovered, and comes back normally; a lost DC is fenced by the new DC;
+// a failing agent leaves the lost
 // node's resources stopped and is reported, until fencing succeeds on a
 // retry; Debian's fence_dummy works as a device.
 func TestFencing(t *testing.T) {
@@ -173,6 +174,7 @@ func TestFencing(t *testing.T) {
 	enableFencing(t, c, nil)
 	settle(t, c)
 	t.Run("fence-then-recover", func(t *testing.T) { testFenceThenRecover(t, c) })
+	t.Run("dc-lost", func(t *testing.T) { testFenceLostDC(t, c) })
 	t.Run("agent-fails", func(t *testing.T) { testFenceAgentFails(t, c) })
 	t.Run("fence_dummy", func(t *testing.T) { testFenceDummy(t, c) })
 }
@@ -190,7 +192,7 @@ func testFenceThenRecover(t *testing.T, c *lab.Cluster) {
 	}
 	m := runsOnOne(t, c, "f1", func(i int) bool { return i != k })
 	d := dcIndex(c)
-	e := waitFenced(t, c, d, name, stonithv1.State_STATE_DONE, t0, 10*time.Second)
+	e := waitFenced(t, c, d, name, stonithv1.State_STATE_DONE, t0, rscTimeout)
 	started, line, ok := logEvent(logPath(c, m, "crmd"), t0, `msg="executing action"`, "op=f1_start_0")
 	if !ok {
 		t.Fatalf("no f1 start in %s's crmd log", c.Nodes[m].Name)
@@ -219,6 +221,37 @@ func testFenceThenRecover(t *testing.T, c *lab.Cluster) {
 	}
 }
 
+// testFenceLostDC: the DC runs f4 and is powered off; the new DC fences
+// it (a DC never fences itself), then f4 is recovered.
+func testFenceLostDC(t *testing.T, c *lab.Cluster) {
+	d := -1
+	waitFor(t, "an agreed DC", dcTimeout, func() (bool, string) { d = dcIndex(c); return d >= 0, "none" })
+	placeDummy(t, c, "f4", d)
+	name := c.Nodes[d].Name
+	t0 := time.Now()
+	if err := c.PowerOff(d); err != nil {
+		t.Fatal(err)
+	}
+	nd := -1
+	waitFor(t, "a new DC", dcTimeout, func() (bool, string) { nd = dcIndex(c); return nd >= 0 && nd != d, "none" })
+	m := runsOnOne(t, c, "f4", func(i int) bool { return i != d })
+	e := waitFenced(t, c, nd, name, stonithv1.State_STATE_DONE, t0, rscTimeout)
+	if e.GetOrigin() != c.Nodes[nd].Name {
+		t.Errorf("the old DC %s was fenced at the request of %s, want the new DC %s", name, e.GetOrigin(), c.Nodes[nd].Name)
+	}
+	started, _, ok := logEvent(logPath(c, m, "crmd"), t0, `msg="executing action"`, "op=f4_start_0")
+	fenced := time.UnixMilli(e.GetCompletedMs())
+	if !ok || started.Before(fenced) {
+		t.Errorf("f4 start on %s at %v (found %v), fencing of %s completed at %v", c.Nodes[m].Name, started, ok, name, fenced)
+	}
+	t.Logf("DC %s powered off: fenced by the new DC %s after %v, f4 started on %s %v later", name, c.Nodes[nd].Name, fenced.Sub(t0), c.Nodes[m].Name, started.Sub(fenced))
+	if err := c.Boot(d); err != nil {
+		t.Fatal(err)
+	}
+	waitOnline(t, c, d)
+	settle(t, c)
+}
+
 // testFenceAgentFails: with the agent failing, the lost node's resource
 // stays stopped and crm_mon shows the failed fencing; once the agent works
 // again, a retry fences the node and the resource is recovered.
@@ -236,7 +269,7 @@ func testFenceAgentFails(t *testing.T, c *lab.Cluster) {
 	}
 	d := -1
 	waitFor(t, "an agreed DC", dcTimeout, func() (bool, string) { d = dcIndex(c); return d >= 0 && d != k, "none" })
-	e := waitFenced(t, c, d, name, stonithv1.State_STATE_FAILED, t0, 15*time.Second)
+	e := waitFenced(t, c, d, name, stonithv1.State_STATE_FAILED, t0, rscTimeout)
 	t.Logf("fencing %s failed: %s", name, e.GetReason())
 	// resources of the unfenced node stay down, whatever the retries
 	for end := time.Now().Add(4 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
@@ -266,7 +299,7 @@ func testFenceAgentFails(t *testing.T, c *lab.Cluster) {
 		t.Fatal(err)
 	}
 	t1 := time.Now()
-	waitFenced(t, c, d, name, stonithv1.State_STATE_DONE, t1, 30*time.Second)
+	waitFenced(t, c, d, name, stonithv1.State_STATE_DONE, t1, rscTimeout)
 	runsOnOne(t, c, "f2", func(i int) bool { return i != k })
 	t.Logf("after the agent was repaired: fenced and f2 recovered in %v", time.Since(t1))
 	if err := c.Boot(k); err != nil {
@@ -294,7 +327,7 @@ func testFenceDummy(t *testing.T, c *lab.Cluster) {
 		t.Fatal(err)
 	}
 	runsOnOne(t, c, "f3", func(i int) bool { return i != k })
-	e := waitFenced(t, c, dcIndex(c), name, stonithv1.State_STATE_DONE, t0, 10*time.Second)
+	e := waitFenced(t, c, dcIndex(c), name, stonithv1.State_STATE_DONE, t0, rscTimeout)
 	if !slices.Contains(e.GetDevices(), "fence-dummy") {
 		t.Errorf("%s fenced with %v, want fence-dummy", name, e.GetDevices())
 	}
@@ -315,13 +348,18 @@ func testFenceDummy(t *testing.T, c *lab.Cluster) {
 // with stonith-enabled=true and the lab device, KILLS power-offs, against
 // the same with fencing off on the same cluster. Prints failover_ms per
 // case and fence_ms (the fencing operation, requested to completed).
+// FENCE_DEVICE=fence_dummy uses Debian's fence_dummy as the device.
 func TestBenchFencingFailover(t *testing.T) {
 	benchOnly(t)
 	kills := envInt("KILLS", 10)
 	c := newCluster(t) // stonith-enabled=false
 	needStonithd(t, c)
 	p := addWatcher(t, c)
-	tool(t, c, 0, "cibadmin", "-C", "-o", "resources", "-X", fenceLabXML(c, "fence-lab"))
+	dev := fenceLabXML(c, "fence-lab")
+	if os.Getenv("FENCE_DEVICE") == "fence_dummy" {
+		dev = fenceDummyXML(c, "fence-dummy", filepath.Join(c.Dir, "fence_dummy.status"))
+	}
+	tool(t, c, 0, "cibadmin", "-C", "-o", "resources", "-X", dev)
 	tool(t, c, 0, "cibadmin", "-C", "-o", "resources", "-X", groupXML("g", "gd"))
 	groupOn(t, c, "gd", nil)
 	for _, fencing := range []bool{false, true} {
@@ -337,7 +375,7 @@ func TestBenchFencingFailover(t *testing.T) {
 			r := measureKill(t, c, p, k, d)
 			extra := ""
 			if fencing {
-				e := waitFenced(t, c, d, c.Nodes[k].Name, stonithv1.State_STATE_DONE, t0, 10*time.Second)
+				e := waitFenced(t, c, d, c.Nodes[k].Name, stonithv1.State_STATE_DONE, t0, rscTimeout)
 				f := time.Duration(e.GetCompletedMs()-e.GetRequestedMs()) * time.Millisecond
 				fence = append(fence, f)
 				m := groupOn(t, c, "gd", func(i int) bool { return i != k })

@@ -11,7 +11,8 @@ import (
 	stonithv1 "github.com/systole/systole/proto/stonith/v1"
 )
 
-// vipPrimitiveXML is an IPaddr VIP with a priority meta attribute.
+// vipPrimitiveXML is an IPaddr VIP with a priority meta attribute,
+// created stopped (nvpair ID-role holds its target-role).
 func vipPrimitiveXML(id string, priority int) string {
 	return fmt.Sprintf(`<primitive id="%[1]s" class="ocf" provider="systole" type="IPaddr">
   <instance_attributes id="%[1]s-ia">
@@ -19,7 +20,7 @@ func vipPrimitiveXML(id string, priority int) string {
     <nvpair id="%[1]s-nm" name="cidr_netmask" value="24"/>
     <nvpair id="%[1]s-nic" name="nic" value="eth0"/>
   </instance_attributes>
-  <meta_attributes id="%[1]s-meta"><nvpair id="%[1]s-prio" name="priority" value="%[3]d"/></meta_attributes>
+  <meta_attributes id="%[1]s-meta"><nvpair id="%[1]s-prio" name="priority" value="%[3]d"/><nvpair id="%[1]s-role" name="target-role" value="Stopped"/></meta_attributes>
   <operations><op id="%[1]s-mon" name="monitor" interval="1s" timeout="20s"/></operations>
 </primitive>`, id, vip, priority)
 }
@@ -71,11 +72,19 @@ func TestSplitBrain(t *testing.T) {
 	}
 	tool(t, c, 0, "crm_attribute", "-t", "rsc_defaults", "-n", "resource-stickiness", "-v", "100")
 	enableFencing(t, c, map[string]string{"priority-fencing-delay": fmt.Sprintf("%ds", int(splitPriorityDelay.Seconds()))})
+	// the VIP goes to the node that is not the DC: the priority, not
+	// being DC, must decide the race
+	dc := -1
+	waitFor(t, "an agreed DC", dcTimeout, func() (bool, string) { dc = dcIndex(c); return dc >= 0, "none" })
+	want := 1 - dc
 	tool(t, c, 0, "cibadmin", "-C", "-o", "resources", "-X", vipPrimitiveXML("vip", 10))
+	tool(t, c, 0, "cibadmin", "-C", "-o", "constraints", "-X",
+		fmt.Sprintf(`<rsc_location id="vip-loc" rsc="vip" node="%s" score="50"/>`, c.Nodes[want].Name))
+	tool(t, c, 0, "cibadmin", "-M", "-o", "resources", "-X", `<nvpair id="vip-role" name="target-role" value="Started"/>`)
 	var h int
 	waitFor(t, "the VIP on one node", rscTimeout, func() (bool, string) {
 		v := vipOn(c)
-		if len(v) == 1 {
+		if len(v) == 1 && v[0] == want {
 			h = v[0]
 			return true, ""
 		}
@@ -126,7 +135,7 @@ func TestSplitBrain(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.HealPartition(0, 1) })
-	waitFor(t, "a node fenced", 30*time.Second, func() (bool, string) {
+	waitFor(t, "a node fenced", rscTimeout, func() (bool, string) {
 		return !c.Running(0) || !c.Running(1), "both run"
 	})
 	tFenced := time.Now()

@@ -136,9 +136,51 @@ func (s *sched) handleConfigChanges() {
 			if re == nil {
 				continue
 			}
+			s.checkAgentChanged(re, n)
 			s.processRscHistory(re, r, n)
 		}
 	}
+}
+
+// checkAgentChanged is the part of Pacemaker's check_actions_for for a
+// resource no longer active on a node: the configured resource named by the
+// history entry (which may differ from the instance the history was
+// mapped to) has its history deleted there when its class, provider or
+// type changed.
+func (s *sched) checkAgentChanged(re *etree.Element, n *Node) {
+	r := s.rscByID[re.SelectAttrValue("id", "")]
+	if r == nil || !r.isPrimitive() || r.Orphan || !r.Managed {
+		return
+	}
+	for _, x := range r.RunningOn {
+		if x == n {
+			return
+		}
+	}
+	changed := false
+	for _, a := range [][2]string{{"type", r.Type}, {"class", r.Class}, {"provider", r.Provider}} {
+		old := re.SelectAttr(a[0])
+		if old == nil && a[1] == "" {
+			continue
+		}
+		if old == nil || old.Value != a[1] {
+			changed = true
+		}
+	}
+	if changed {
+		s.deleteRsc(r, n)
+	}
+}
+
+// deleteRsc is Pacemaker's DeleteRsc: a required delete of r's history on
+// n, after any stop there and before any start.
+func (s *sched) deleteRsc(r *Resource, n *Node) {
+	if r.Failed || n == nil || n.Unclean || !n.Online {
+		return
+	}
+	s.customAction(r, opKey(r.ID, "delete", 0), "delete", n, false)
+	s.orderRscActions(r, "stop", r, "delete", arOrdered)
+	s.orderRscActions(r, "delete", r, "start", arOrdered)
 }
 
 func (s *sched) allPrimitivesAndOrphans() []*Resource {
@@ -990,7 +1032,8 @@ func (s *sched) opDupCount(r *Resource, name string, ms int64) int {
 // orphanCleanup deletes an orphan's history on online, clean nodes once it
 // is stopped there.
 func (s *sched) orphanCleanup(r *Resource) {
-	if !r.Managed {
+	if !r.Managed || r.Parent != nil {
+		// orphaned instances of a configured clone keep their history
 		return
 	}
 	for _, n := range s.nodes {

@@ -36,10 +36,17 @@
 // orderings (instance to same-node instance, unpaired instances
 // unassigned), promotable clones (promotion scores and where they apply,
 // instance priority from them, role colocations incl. node-attribute and
-// clone primaries, on-fail=demote, no-quorum freeze), notifications without
-// the notify_* resource lists, and failed migrate_from recovery. Partial
-// migrations, migration-limit and notify_* meta lists are not done;
-// bundles, remote/guest nodes and tickets are not implemented.
+// clone primaries, on-fail=demote, no-quorum freeze) and notifications.
+// Live migration (migration.go): migrate_to/migrate_from instead of
+// stop/start, and migrations recorded in the history as Pacemaker 2.1.5
+// reads them: partial (continued, or stopped on both nodes when the target
+// changed), dangling (source stopped), failed migrate_to or migrate_from,
+// a pending migrate_to on a lost node; orderings are repeated for the
+// migration actions. priority-fencing-delay is computed as in Pacemaker
+// 2.1 (CRM_meta_priority_fencing_delay on the fencing of a lost node), and
+// a placement strategy orders stops and starts around load_stopped_<node>
+// pseudo actions. migration-limit is not enforced; bundles, remote/guest
+// nodes, tickets and unfencing are not implemented.
 //
 // The internal working set is single-use and not safe for concurrent use;
 // Compute itself may be called concurrently on different inputs.

@@ -327,6 +327,26 @@ func (s *sched) buildGraph() *Graph {
 			if !f.is(afRunnable) && e.typ == arOrdered {
 				continue
 			}
+			if e.typ&arUnmigratableThenBlocks != 0 && !f.is(afRunnable) {
+				continue
+			}
+			if e.typ&arLoad != 0 {
+				// only between actions on the same node (for a
+				// migrate_to, the node it migrates to)
+				target := a.Node
+				if a.Rsc != nil && a.Task == "migrate_to" {
+					target = a.Rsc.AssignedTo
+				}
+				if f.Node == nil || target == nil || f.Node != target || f.is(afOptional) {
+					continue
+				}
+			}
+			if e.typ&arFirstNonMigratable != 0 && f.is(afMigratable) {
+				continue // first migrates: the edge is not needed
+			}
+			if e.typ == arOrdered && f.is(afMigratable) && strings.HasSuffix(f.UUID, "_stop_0") {
+				continue // optional, and the stop is part of a migration
+			}
 			seen[f] = true
 			ins = append(ins, f)
 		}

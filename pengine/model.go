@@ -79,8 +79,8 @@ type Node struct {
 	// priority is the sum of the priority of the resources active here
 	// (+1 for a promoted instance), for priority-fencing-delay.
 	priority int
-	failures     map[string]*failInfo
-	hasState     bool
+	failures map[string]*failInfo
+	hasState bool
 }
 
 func (n *Node) attr(name string) (string, bool) {
@@ -118,7 +118,6 @@ type Resource struct {
 	IgnoreFailure, NeedsFencing, NeedsQuorum, IsFenceDevice     bool
 	ExclusiveDiscover, Reload, RestartPending                   bool
 	notify                                                      bool
-	migrateFromFailed                                           bool
 
 	Role, NextRole Role
 	nextRoleReason string
@@ -137,6 +136,7 @@ type Resource struct {
 	actionIdx map[string][]*Action
 
 	pendingTask                  string
+	pendingNode                  *Node
 	partialMigrationSrc          *Node
 	partialMigrationTgt          *Node
 	dangling                     []*Node
@@ -247,6 +247,12 @@ const (
 	arSerialize              uint32 = 1 << 12
 	arUnmigratableThenBlocks uint32 = 1 << 13
 	arFirstElseThen          uint32 = 1 << 14
+	// arFirstNonMigratable: the edge counts only when first is not part
+	// of a migration (pe_order_apply_first_non_migratable).
+	arFirstNonMigratable uint32 = 1 << 15
+	// arLoad orders around a node's load_stopped pseudo action
+	// (pe_order_load): graphed only between actions on the same node.
+	arLoad uint32 = 1 << 16
 )
 
 // Action is one scheduled (or considered) action.

@@ -1,5 +1,7 @@
 package pengine
 
+import "sort"
+
 // orderActions adds an edge first -> then; returns true if new.
 func (s *sched) orderActions(first, then *Action, typ uint32) bool {
 	if first == nil || then == nil || first == then {
@@ -49,6 +51,42 @@ func (s *sched) primitiveInternal(r *Resource) {
 		s.orderRscActions(r, "start", r, "promote", arUnrunnableFirstBlocks)
 	}
 	s.orderRscActions(r, "lrm_delete", r, "monitor", arIfOnSameNode|arThenCancelsFirst)
+	if s.placement != "default" && len(r.Utilization) > 0 {
+		s.utilizationConstraints(r)
+	}
+}
+
+// utilizationConstraints is Pacemaker's
+// pcmk__create_utilization_constraints: with a placement strategy, the
+// stops on a node free its capacity (load_stopped_<node>) before the
+// starts and migrations onto it.
+func (s *sched) utilizationConstraints(r *Resource) {
+	for _, n := range r.RunningOn {
+		s.newOrdering(r, opKey(r.ID, "stop", 0), nil, nil, "", s.loadStoppedOp(n), arLoad)
+	}
+	var allowed []*Node
+	for _, n := range s.nodes {
+		if r.allowed[n.index] != absent {
+			allowed = append(allowed, n)
+		}
+	}
+	sort.SliceStable(allowed, func(i, j int) bool { return allowed[i].Uname < allowed[j].Uname })
+	for _, n := range allowed {
+		ls := s.loadStoppedOp(n)
+		s.newOrdering(nil, "", ls, r, opKey(r.ID, "start", 0), nil, arLoad)
+		s.newOrdering(nil, "", ls, r, opKey(r.ID, "migrate_to", 0), nil, arLoad)
+	}
+}
+
+// loadStoppedOp finds or creates the load_stopped pseudo action of n.
+func (s *sched) loadStoppedOp(n *Node) *Action {
+	key := "load_stopped_" + n.Uname
+	a := s.singletonPseudo(key)
+	if a.Node == nil {
+		a.Node = n
+		a.clear(afOptional)
+	}
+	return a
 }
 
 func (s *sched) groupInternal(r *Resource) {
@@ -144,6 +182,9 @@ func (s *sched) findActionsByTask(r *Resource, key string) []*Action {
 }
 
 func (s *sched) applyOrderings() {
+	for _, o := range s.orders[:len(s.orders):len(s.orders)] {
+		s.orderMigrationEquivalents(o)
+	}
 	for _, o := range s.orders {
 		if o.lhsRsc != nil {
 			s.rscOrderFirst(o.lhsRsc, o)
@@ -449,9 +490,10 @@ func (s *sched) updateOrdered(first, then *Action, flags, filter, typ uint32) (b
 		if filter&afOptional != 0 && flags&afOptional == 0 && first.is(afOptional) {
 			s.clearBecause(first, afOptional, then)
 		}
-		if flags&afMigratable != 0 && !then.is(afMigratable) {
-			s.clearBecause(first, afMigratable, then)
-		}
+		// Pacemaker also clears first's migratable flag here, but the
+		// flags it passes for this relation never carry it: a stop
+		// ordered before a clone's stop keeps migrating
+		// (utilization-order4).
 	}
 	if typ&arUnmigratableThenBlocks != 0 && filter&afOptional != 0 {
 		if !then.is(afMigratable) || !then.is(afRunnable) {

@@ -376,6 +376,10 @@ func (s *sched) statusLines(revised bool, fenced map[*Node]bool) []string {
 				state = r.Role.String()
 				nodes = " " + r.RunningOn[0].Uname
 			}
+		} else if p := pendingState(r.pendingTask); len(r.RunningOn) == 0 && p != "" && r.pendingNode != nil {
+			// not active, but an action is in flight there
+			state = p
+			nodes = " " + r.pendingNode.Uname
 		} else if len(r.RunningOn) > 0 {
 			state = r.Role.String()
 			if r.Role == RoleStopped || r.Role == RoleUnknown {

@@ -483,10 +483,11 @@ func sortHistory(ops []*histOp) {
 	})
 }
 
-// histBefore orders history entries: completed ones by call id (then
-// change time), pending ones last by change time.
+// histBefore orders history entries: by call id (then change time), those
+// with call id -1 (pending) last by change time. An entry with a call id
+// and op-status -1 sorts by its call id, as in Pacemaker.
 func histBefore(a, b *histOp) bool {
-	ap, bp := a.callID == -1 || a.status == -1, b.callID == -1 || b.status == -1
+	ap, bp := a.callID == -1, b.callID == -1
 	if ap != bp {
 		return !ap
 	}
@@ -989,6 +990,7 @@ func (s *sched) unpackRscOp(r *Resource, n *Node, op *histOp, lastFailure **hist
 		if r.pendingTask == "" && (op.interval != 0 || op.task != "monitor") {
 			// pending probes are never shown
 			r.pendingTask = op.task
+			r.pendingNode = n
 		}
 		return
 	}
@@ -1096,9 +1098,6 @@ func (s *sched) unpackRscOp(r *Resource, n *Node, op *histOp, lastFailure **hist
 
 func (s *sched) unpackFailure(r *Resource, n *Node, op *histOp, rc int, strat string, lastFailure **histOp, onFail *string) {
 	*lastFailure = op
-	if op.task == "migrate_from" {
-		r.migrateFromFailed = true
-	}
 	r.failedOn = append(r.failedOn, n)
 	if onFailRank[*onFail] < onFailRank[strat] {
 		*onFail = strat
@@ -1237,7 +1236,12 @@ func (s *sched) processRscState(r *Resource, n *Node, onFail string) {
 			r.Failed = true
 			r.StopIfFailed = true
 		}
-	} else if r.cloneName == "" || !strings.Contains(r.cloneName, ":") {
+	} else if strings.Contains(r.cloneName, ":") {
+		// an old-style history name with an instance number: stopped
+		// here, so it no longer names this instance (Pacemaker resets
+		// clone_name, else stopped instances would look orphaned)
+		r.cloneName = ""
+	} else {
 		// stopped here: a stop scheduled during unpacking (a pending
 		// migration on an unclean node) is not needed
 		for _, a := range s.rscActions(r, n, "stop", true) {

@@ -32,8 +32,8 @@ type sched struct {
 	shutdownLock, stopOrphanRsc, stopOrphanActions           bool
 	probeResources, concurrentFencing                        bool
 	// priorityFencingDelay is priority-fencing-delay in seconds (0: off).
-	priorityFencingDelay int64
-	noQuorumPolicy, placement, fencingAction                 string
+	priorityFencingDelay                     int64
+	noQuorumPolicy, placement, fencingAction string
 
 	nodes       []*Node
 	nodeByUname map[string]*Node

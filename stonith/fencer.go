@@ -278,9 +278,12 @@ func (f *Fencer) Request(now time.Time, r Request) (uint64, error) {
 	o := &op{e: Entry{ID: f.nextOp, Target: r.Target, Action: r.Action, State: StatePending, Origin: r.Origin,
 		Clients: []string{r.Client}, Delegate: f.cfg.Node, Requested: now},
 		deadline: now.Add(timeout), status: map[string]bool{}, pending: map[uint64]bool{}, devices: slices.Clone(r.Devices)}
+	// A fencing delay extends the operation's deadline (as Pacemaker adds
+	// the delay to the operation's timeout): the timeout bounds the agents.
 	o.wait = now
 	if r.Delay > 0 {
 		o.wait = now.Add(r.Delay)
+		o.deadline = o.deadline.Add(r.Delay)
 	}
 	if r.Delay < 0 {
 		o.delayed = true // no device delay either
@@ -288,6 +291,7 @@ func (f *Fencer) Request(now time.Time, r Request) (uint64, error) {
 		o.delayed = true // replaces the device delays
 		if *r.PriorityDelay > 0 {
 			o.wait = o.wait.Add(*r.PriorityDelay)
+			o.deadline = o.deadline.Add(*r.PriorityDelay)
 		}
 	}
 	f.ops[o.e.ID] = o
@@ -526,6 +530,7 @@ func (f *Fencer) advance(now time.Time, o *op) {
 			o.delayed = true
 			if dl := f.delay(d); dl > 0 {
 				o.wait = o.wait.Add(dl)
+				o.deadline = o.deadline.Add(dl)
 			}
 		}
 		if o.held = now.Before(o.wait); o.held {

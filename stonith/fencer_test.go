@@ -205,6 +205,15 @@ func TestFencerScenarios(t *testing.T) {
 			},
 		},
 		{
+			name: "delays do not eat the timeout (Pacemaker adds them to it)",
+			reqs: []Request{{Target: "n3", Action: ActionOff, Client: "crmd", Timeout: 5 * time.Second, PriorityDelay: ptr(10 * time.Second), Delay: time.Second}},
+			ans:  rcs(map[string]int{"psu-a off 3": -1}, nil),
+			want: []string{
+				"+11s cmd psu-a action=off nodename=n3 port=3 ip=192.0.2.21",
+				"+16s failed 1 n3 off devices=psu-a clients=crmd timed out after 16s",
+			},
+		},
+		{
 			name: "a priority delay of 0 disables the device delay",
 			reqs: []Request{{Target: "n1", Action: ActionOff, Client: "crmd", PriorityDelay: ptr(time.Duration(0))}},
 			ans:  rcs(nil, nil),

@@ -25,7 +25,7 @@ func TestObserve(t *testing.T) {
 	}{
 		{Entry{ID: 7, Target: "n2", Action: ActionReboot, State: StateDone, Delegate: "n5", Completed: at(1)}, true},
 		{Entry{ID: 7, Target: "n2", Action: ActionReboot, State: StateDone, Delegate: "n5", Completed: at(1)}, false}, // duplicate
-		{Entry{ID: 101, Target: "n1", Action: ActionOff, State: StateDone, Completed: at(2)}, false},                 // ours
+		{Entry{ID: 101, Target: "n1", Action: ActionOff, State: StateDone, Completed: at(2)}, false},                  // ours
 		{Entry{ID: 8, Target: "n3", Action: ActionOff, State: StatePending}, false},
 		{Entry{ID: 0, Target: "n3", Action: ActionOff, State: StateDone}, false},
 		{Entry{ID: 9, Action: ActionOff, State: StateDone}, false},

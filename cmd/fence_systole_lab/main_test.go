@@ -99,3 +99,21 @@ func TestMetadata(t *testing.T) {
 		t.Error("metadata lacks the plug parameter")
 	}
 }
+
+// FuzzParseStdin: any input parses without panicking, and every parsed
+// name came from a name=value line.
+func FuzzParseStdin(f *testing.F) {
+	f.Add("action=off\nport=node2\n# comment\nlab_dir=/tmp/x\n")
+	f.Add("plug=1\n=\n\x00=\x00\naction")
+	f.Fuzz(func(t *testing.T, in string) {
+		p := map[string]string{}
+		if err := parseStdin(strings.NewReader(in), p); err != nil {
+			return
+		}
+		for k := range p {
+			if k != "port" && !strings.Contains(in, k+"=") && !strings.Contains(in, k) {
+				t.Errorf("parsed name %q not in the input", k)
+			}
+		}
+	})
+}

@@ -169,6 +169,9 @@ func (o *options) queryDevice(ctx context.Context, api stonithv1.StonithServiceC
 	if resp.Error == "" && resp.Rc == 0 {
 		if !o.quiet {
 			fmt.Fprintf(out, "%s is active\n", o.query)
+			if o.verbose > 0 && recurring != "" {
+				fmt.Fprintf(out, "last monitor: %s\n", recurring)
+			}
 		}
 		return nil
 	}
@@ -182,7 +185,7 @@ func (o *options) queryDevice(ctx context.Context, api stonithv1.StonithServiceC
 	if !o.quiet {
 		fmt.Fprintf(out, "%s is not active: %s\n", o.query, why)
 		if recurring != "" {
-			fmt.Fprintf(out, "recurring monitor: %s\n", recurring)
+			fmt.Fprintf(out, "last monitor: %s\n", recurring)
 		}
 	}
 	return &client.CLIError{Code: client.ExitError}

@@ -77,6 +77,12 @@ func TestLive(t *testing.T) {
     <nvpair id="b4" name="pcmk_host_argument" value="none"/>
     <nvpair id="b5" name="pcmk_off_retries" value="0"/>
   </instance_attributes></primitive>
+  <primitive id="slow" class="stonith" type="fence_dummy"><instance_attributes id="s-ia">
+    <nvpair id="s1" name="status_file" value="`+status+`.slow"/>
+    <nvpair id="s2" name="power_wait" value="10"/>
+    <nvpair id="s3" name="pcmk_host_list" value="n4"/>
+    <nvpair id="s4" name="pcmk_host_argument" value="none"/>
+  </instance_attributes></primitive>
 </resources><constraints/></configuration><status/></cib>`)
 	bin := sourcetest.Tool(t, "stonith_admin")
 	env := f.Live()
@@ -92,17 +98,18 @@ func TestLive(t *testing.T) {
 		}
 	}
 	sh([]step{
-		{"stonith_admin -L", 0, "broken\ndummy\n2 fence devices found\n", ""},
+		{"stonith_admin -L", 0, "broken\ndummy\nslow\n3 fence devices found\n", ""},
 		{"stonith_admin -l n1", 0, "dummy\n1 fence devices found\n", ""},
 		{"stonith_admin -B n1 -V", 0, "reboot of n1 successful: delegate=n9, client=stonith_admin.", ""},
 		{"stonith_admin -F n3", 1, "", "stonith_admin: Couldn't fence n3: every fencing level failed: broken off: rc=1"},
 		{"stonith_admin -F n7", 105, "", "Couldn't fence n7: no fence device can fence n7"},
-		{"stonith_admin -F n1 -y 5 -t 1", 124, "", "Couldn't fence n1: timed out after 1s"},
+		{"stonith_admin -B n4 -t 1", 124, "", "Couldn't reboot n4: timed out after 1s"},
+		{"stonith_admin -B n1 --tolerance 60 -V", 0, "reboot of n1 successful", ""},
 		{"stonith_admin -H n1", 0, "reboot of n1 successful: delegate=n9, client=stonith_admin.", ""},
 		{"stonith_admin -H n3", 0, "off of n3 failed: delegate=n9, client=stonith_admin.", ""},
 		{"stonith_admin -h n1", 0, "Node n1 last fenced at: ", ""},
 		{"stonith_admin -h n5", 0, "Node n5 has never been fenced\n", ""},
-		{"stonith_admin -Q dummy", 0, "dummy is active\n", ""},
+		{"stonith_admin -Q dummy -V", 0, "dummy is active\nlast monitor: ok\n", ""},
 		{"stonith_admin -Q nosuch", 105, "", "no such device"},
 		{"stonith_admin -C n5", 0, "Node n5 confirmed safely down", ""},
 		{"stonith_admin -H n5", 0, "off of n5 successful: delegate=n9, client=, origin=n9, completed='", ""},
@@ -134,5 +141,5 @@ func TestLive(t *testing.T) {
 		{"stonith_admin -D extra", 0, "", ""},
 		{"stonith_admin -D extra", 105, "", "Couldn't deregister extra"},
 	})
-	waitFor("stonith_admin -L", "broken\ndummy\n2 fence devices found\n")
+	waitFor("stonith_admin -L", "broken\ndummy\nslow\n3 fence devices found\n")
 }

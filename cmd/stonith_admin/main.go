@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/systole/systole/cib"
 	"github.com/systole/systole/cib/client"
 	"github.com/systole/systole/stonith/agent"
 )
@@ -60,6 +61,7 @@ type options struct {
 	timeout   int
 	delay     int
 	tolerance time.Duration
+	tolArg    string
 	quiet     bool
 	verbose   int
 	agentDir  string
@@ -91,7 +93,7 @@ func (o *options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVarP(&o.options, "option", "o", nil, "device parameter NAME=VALUE (repeatable, with -R)")
 	fs.IntVarP(&o.timeout, "timeout", "t", 120, "seconds to wait for the operation")
 	fs.IntVarP(&o.delay, "delay", "y", 0, "seconds to wait before fencing; -1 disables pcmk_delay_base/max too")
-	fs.DurationVar(&o.tolerance, "tolerance", 0, "with -F/-B/-U: succeed at once if NODE was fenced this recently")
+	fs.StringVar(&o.tolArg, "tolerance", "", "with -F/-B/-U: succeed at once if NODE was fenced this recently (seconds, or 10s, 2min, ...)")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "print only the essential")
 	fs.CountVarP(&o.verbose, "verbose", "V", "accepted for compatibility")
 	fs.BoolVar(&o.help, "help", false, "show this help")
@@ -168,6 +170,13 @@ func (o *options) run(cmd *cobra.Command) error {
 	}
 	if o.timeout <= 0 {
 		return client.UsageError(tool, "--timeout %d: must be a positive number of seconds", o.timeout)
+	}
+	if o.tolArg != "" {
+		ms, err := cib.ParseInterval(o.tolArg)
+		if err != nil || ms < 0 {
+			return client.UsageError(tool, "--tolerance %q: not a duration", o.tolArg)
+		}
+		o.tolerance = time.Duration(ms) * time.Millisecond
 	}
 	if o.delay < -1 {
 		return client.UsageError(tool, "--delay %d: must be -1 or more", o.delay)

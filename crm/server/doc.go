@@ -55,9 +55,12 @@
 //     action twice: the target remembers the last 4096 transition keys.
 //   - A dispatched action whose target leaves the view fails at once with
 //     UNAVAILABLE.
+//   - A stonith action runs on the DC through its stonithd (fence.go) and
+//     is answered as success only once the fencing is confirmed and the
+//     target recorded as fenced; fence devices (class stonith) are answered
+//     by crmd, not lrmd (fencedev.go). See docs/dc.md, "Fencing".
 //
 // # Not built yet
 //
-// Fencing (a stonith action fails: stonithd is issue 9), and leaving the
-// membership when crmd dies (see docs/crm.md, "The daemon").
+// Leaving the membership when crmd dies (see docs/crm.md, "The daemon").
 package server

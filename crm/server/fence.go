@@ -32,6 +32,9 @@ const (
 	// fenceRPCSlack is added to the operation's timeout for the RPC's
 	// deadline, so that stonithd reports its own timeout.
 	fenceRPCSlack = 2 * time.Second
+	// fenceRPCRetry delays the error answer of a fencing request stonithd
+	// did not take (unreachable), so the retry is not a tight loop.
+	fenceRPCRetry = 500 * time.Millisecond
 )
 
 // fenceArgs are a stonith action's parameters as the graph gives them.
@@ -206,6 +209,13 @@ func (s *Server) runFence(ctx context.Context, req *crmv1.ExecuteActionRequest) 
 	resp, err := s.cfg.Stonith.Fence(rctx, fr)
 	if err != nil {
 		s.log.Warn("fencing request failed", "target", a.target, "err", err)
+		// stonithd away (restarting): the graph's retry comes at once and
+		// has no history to wait on
+		select {
+		case <-time.After(fenceRPCRetry):
+		case <-ctx.Done():
+		case <-s.done:
+		}
 		return nil, status.Errorf(status.Code(err), "crmd: stonith %s of %s: %v", a.action, a.target, status.Convert(err).Message())
 	}
 	e := resp.GetEntry()

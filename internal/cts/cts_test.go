@@ -59,16 +59,35 @@ func TestShortCTS(t *testing.T) {
 	}
 	cfg.BinDir = lab.Binaries(t)
 	cfg.Dir = t.TempDir()
-	var out strings.Builder
-	cfg.Out = &out
+	cfg.Out = &logWriter{t: t}
 	t.Logf("seed %d (replay: CTS_SEED=%d CTS_ITERATIONS=%d go test -run TestShortCTS ./internal/cts/)", cfg.Seed, cfg.Seed, cfg.Iterations)
 	rep, err := Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep.WriteTable(&out)
-	t.Log("\n" + out.String())
+	var table strings.Builder
+	rep.WriteTable(&table)
+	t.Log("\n" + table.String())
 	if rep.Failed() {
 		t.Errorf("cts failed: %s (logs of the failed steps were in %s/failures)", rep.Replay(), cfg.Dir)
+	}
+}
+
+// logWriter sends every line written to it to t.Log as it comes (progress
+// of a long test in -v output).
+type logWriter struct {
+	t   *testing.T
+	buf []byte
+}
+
+func (w *logWriter) Write(b []byte) (int, error) {
+	w.buf = append(w.buf, b...)
+	for {
+		i := strings.IndexByte(string(w.buf), '\n')
+		if i < 0 {
+			return len(b), nil
+		}
+		w.t.Log(string(w.buf[:i]))
+		w.buf = w.buf[i+1:]
 	}
 }

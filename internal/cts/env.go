@@ -55,13 +55,23 @@ type env struct {
 	// notes are remarks of the current step (tolerated events).
 	notes   []string
 	sampler *sampler
-	// alive mirrors which nodes run, for the sampler.
+	// alive and pids mirror which nodes run (systoled's pid), for the
+	// sampler.
 	alive []bool
+	pids  []int
 	// leftActive and stackRestarted are nodes that, in this step, left
 	// resources active at a clean stop or restarted their whole stack.
-	leftActive, stackRestarted map[string]bool
+	// outsideQuorum: nodes found running resources outside the quorate
+	// partition in this step.
+	leftActive, stackRestarted, outsideQuorum map[string]bool
 	// tolerated lists double activities across splits (no fencing).
 	tolerated []string
+	// fenced are the nodes the cluster fenced (syncFenced) since the
+	// last fencing check; fenceBase counts each node's successful
+	// fencings in the history at that check.
+	fenced    []string
+	fenceBase map[string]int
+	stepStart time.Time
 	// fenceExpect are nodes that must show up in the fencing history.
 	fenceExpect []fenceExpectation
 }

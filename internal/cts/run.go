@@ -97,10 +97,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}()
 	e := &env{cfg: cfg, c: c, log: log, macs: map[string]int{}, isolated: map[int]bool{},
-		restartsOK: map[int]bool{}, leftActive: map[string]bool{}, stackRestarted: map[string]bool{}, restarts: make([]map[string]int, cfg.Nodes), logOffsets: map[string]int64{},
-		alive: make([]bool, cfg.Nodes)}
+		restartsOK: map[int]bool{}, leftActive: map[string]bool{}, stackRestarted: map[string]bool{}, outsideQuorum: map[string]bool{}, restarts: make([]map[string]int, cfg.Nodes), logOffsets: map[string]int64{},
+		alive: make([]bool, cfg.Nodes), pids: make([]int, cfg.Nodes)}
 	for i := range c.Nodes {
 		e.alive[i] = true
+		e.pids[i] = c.Nodes[i].Pid
 		e.restarts[i] = map[string]int{}
 		mac, err := c.MAC(i)
 		if err != nil {
@@ -193,7 +194,11 @@ func (e *env) configure() error {
 	if _, err := e.tool(0, "crm_attribute", "-t", "crm_config", "-n", "stonith-enabled", "-v", stonith); err != nil {
 		return err
 	}
-	if _, err := e.tool(0, "cibadmin", "-R", "-o", "resources", "-X", resourcesXML()); err != nil {
+	rx := resourcesXML()
+	if e.cfg.Stonith {
+		rx = strings.Replace(rx, "</resources>", fenceDeviceXML(e.c.Dir, e.c.NodeNames())+"\n</resources>", 1)
+	}
+	if _, err := e.tool(0, "cibadmin", "-R", "-o", "resources", "-X", rx); err != nil {
 		return err
 	}
 	if _, err := e.tool(0, "cibadmin", "-R", "-o", "constraints", "-X", constraintsXML()); err != nil {
@@ -208,8 +213,12 @@ func (e *env) runStep(st Step) Result {
 	t0 := time.Now()
 	e.violations, e.notes, e.known = nil, nil, nil
 	e.restartsOK = map[int]bool{}
-	e.leftActive, e.stackRestarted = map[string]bool{}, map[string]bool{}
+	e.leftActive, e.stackRestarted, e.outsideQuorum = map[string]bool{}, map[string]bool{}, map[string]bool{}
 	tol0 := len(e.tolerated)
+	e.stepStart = t0
+	if e.fenceBase == nil {
+		e.fenceBaseline()
+	}
 	r := rand.New(rand.NewPCG(st.Seed, uint64(st.N)))
 	res := Result{Step: st}
 	err := testByName[st.Test](e, r)
@@ -231,6 +240,8 @@ func (e *env) runStep(st Step) Result {
 			for _, n := range o.nodes {
 				if e.leftActive[n] {
 					kind = "left-active"
+				} else if e.outsideQuorum[n] && kind != "left-active" {
+					kind = "outside-quorum"
 				} else if e.stackRestarted[n] && kind == "double" {
 					kind = "stack-restart"
 				}
@@ -251,6 +262,7 @@ func (e *env) runStep(st Step) Result {
 // restore heals every cut, resumes every cable and boots every node that
 // is down; it reports whether it had anything to do.
 func (e *env) restore() bool {
+	e.syncFenced()
 	did := false
 	for i := range e.c.Nodes {
 		e.mu.Lock()
@@ -293,15 +305,27 @@ func (e *env) saveLogs(name string) {
 	}
 }
 
+// aliveSnapshot says which nodes run: started by the suite and their
+// systoled still alive (a node the cluster fenced is dead at once, before
+// the suite learns it from lab.json).
 func (e *env) aliveSnapshot() []bool {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	return append([]bool(nil), e.alive...)
+	a := append([]bool(nil), e.alive...)
+	pids := append([]int(nil), e.pids...)
+	e.mu.Unlock()
+	for i := range a {
+		if a[i] && pids[i] > 0 {
+			st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pids[i]))
+			a[i] = err == nil && !strings.Contains(string(st), ") Z ")
+		}
+	}
+	return a
 }
 
 func (e *env) setAlive(i int, v bool) {
 	e.mu.Lock()
 	e.alive[i] = v
+	e.pids[i] = e.c.Nodes[i].Pid
 	e.mu.Unlock()
 }
 

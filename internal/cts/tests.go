@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -389,13 +390,17 @@ func testComponentFail(e *env, r *rand.Rand) error {
 // heal undoes it.
 func (e *env) isolate(idx []int, oneWay bool) error {
 	e.setSplitOK(!e.stonith())
-	for _, i := range idx {
+	// all at once (CutLinks keeps no lab state): a split, not a series
+	// of single failures
+	errs := make([]error, len(idx))
+	var wg sync.WaitGroup
+	for k, i := range idx {
 		e.setIsolated(i, true)
-		if err := e.c.CutLinks(i, oneWay); err != nil {
-			return err
-		}
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[k] = e.c.CutLinks(i, oneWay) }()
 	}
-	return e.syncCables()
+	wg.Wait()
+	return errors.Join(append(errs, e.syncCables())...)
 }
 
 func (e *env) heal(idx []int) error {

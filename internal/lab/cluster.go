@@ -353,6 +353,12 @@ func (c *Cluster) StartNode(i int) error {
 	if err := os.MkdirAll(nd.RscTmp(), 0o755); err != nil {
 		return err
 	}
+	if !c.Loopback {
+		// a boot brings the interface up (a fence agent downs it: Fence)
+		if err := ipCmd("-n", nd.NS, "link", "set", "eth0", "up"); err != nil {
+			return err
+		}
+	}
 	args := []string{"start", "--node", nd.Name, "--run-dir", nd.RunDir(), "--state-dir", nd.StateDir(),
 		"--ha-cf", filepath.Join(nd.Dir, "ha.cf"), "--authkeys", filepath.Join(nd.Dir, "authkeys"),
 		"--bin-dir", c.BinDir, "--ocf-root", c.OCFRoot, "--rsctmp", nd.RscTmp(), "--log-level", c.LogLevel,

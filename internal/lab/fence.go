@@ -40,8 +40,16 @@ func (c *Cluster) Fence(i int) error {
 	nd := c.Nodes[i]
 	var errs []error
 	if !c.Loopback {
-		if err := ipCmd("-n", nd.NS, "link", "set", "eth0", "down"); err != nil {
-			errs = append(errs, err)
+		// netlink from inside the namespace: no ip(8) to fork on the
+		// fencing path
+		if err := inNamespace(nd.NS, func() error {
+			l, err := netlink.LinkByName("eth0")
+			if err != nil {
+				return err
+			}
+			return netlink.LinkSetDown(l)
+		}); err != nil {
+			errs = append(errs, fmt.Errorf("eth0 down: %w", err))
 		}
 		// the bridge end is in the lab's own namespace, which the agent
 		// (run by another node's stonithd) may not be in: best effort
@@ -63,17 +71,10 @@ func (c *Cluster) Fence(i int) error {
 	return nil
 }
 
-// Boot starts node i after Fence (or PowerOff): its eth0 comes up again,
-// then PowerOn (addresses resources added are removed, bridge port up,
-// systoled started).
-func (c *Cluster) Boot(i int) error {
-	if !c.Loopback {
-		if err := ipCmd("-n", c.Nodes[i].NS, "link", "set", "eth0", "up"); err != nil {
-			return err
-		}
-	}
-	return c.PowerOn(i)
-}
+// Boot starts node i after Fence (or PowerOff): PowerOn (addresses
+// resources added are removed, bridge port up, systoled started; StartNode
+// brings the node's eth0 up again).
+func (c *Cluster) Boot(i int) error { return c.PowerOn(i) }
 
 // Running reports whether node i's systoled runs (a fence agent's status:
 // on, else off).
@@ -90,7 +91,7 @@ func killNamespace(ns string) error {
 		return fmt.Errorf("lab: namespace %s: %w", ns, err)
 	}
 	self := os.Getpid()
-	for pass := 0; pass < 50; pass++ {
+	for pass := 0; pass < 250; pass++ {
 		ents, err := os.ReadDir("/proc")
 		if err != nil {
 			return err
@@ -114,7 +115,7 @@ func killNamespace(ns string) error {
 		if found == 0 {
 			return nil
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(2 * time.Millisecond)
 	}
 	return fmt.Errorf("lab: processes of namespace %s survive SIGKILL", ns)
 }

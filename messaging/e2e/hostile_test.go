@@ -45,8 +45,11 @@ func TestHostileTraffic(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test; -short runs unit tests only")
 	}
+	start := time.Now()
+	memdBin := make(chan error, 1)
+	memd := filepath.Join(t.TempDir(), "membershipd")
+	go func() { memdBin <- buildMembershipd(memd) }() // while the lab is built
 	l := lab.New(t, 4, lab.WithoutIPv6())
-	memd := buildMembershipd(t)
 	names := []string{"node0", "node1", "node2"}
 	const secret = "e2e-hostile-secret"
 	cf := fmt.Sprintf("cluster e2e\nnode %s\nbcast eth0\nudpport 694\nkeepalive 100ms\nwarntime 300ms\ndeadtime 500ms\ninitdead 1\n",
@@ -65,6 +68,11 @@ func TestHostileTraffic(t *testing.T) {
 		must(t, os.WriteFile(filepath.Join(dir, "ha.cf"), []byte(cf), 0o644))
 		must(t, os.WriteFile(filepath.Join(dir, "authkeys"), []byte("auth 1\n1 sha256 "+secret+"\n"), 0o600))
 		nd := &node{name: name, addr: l.Nodes[i].Addr4.Addr()}
+		if i == 0 {
+			if err := <-memdBin; err != nil {
+				t.Fatal(err)
+			}
+		}
 		nd.msgd = l.Nodes[i].Start(t, daemonBin, "--config", filepath.Join(dir, "ha.cf"), "--authkeys", filepath.Join(dir, "authkeys"),
 			"--state-dir", filepath.Join(dir, "messaging-state"), "--socket", filepath.Join(dir, "messaging.sock"),
 			"--node", name, "--log-level", "warn")
@@ -113,8 +121,8 @@ func TestHostileTraffic(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t0 := time.Now()
-	phase := func(what string) { t.Logf("%s at +%v", what, time.Since(t0).Round(time.Millisecond)) }
+	phase := func(what string) { t.Logf("%s at +%v", what, time.Since(start).Round(time.Millisecond)) }
+	phase("view of 3 formed")
 	t.Logf("view before the attack: %s", want)
 
 	// Capture 10 packets of every member (heartbeats, membership messages)
@@ -363,7 +371,7 @@ func TestHostileTraffic(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	t.Logf("sent per member: %v", kinds)
+	t.Logf("hostile packets sent to the three members: %v", kinds)
 
 	// No crash, no new peer, no membership change.
 	for _, nd := range nodes {
@@ -459,15 +467,13 @@ func peerState(t *testing.T, c *mclient.Client, name string) messagingv1.PeerSta
 	return messagingv1.PeerState_PEER_STATE_UNSPECIFIED
 }
 
-// buildMembershipd builds cmd/membershipd into the test's directory.
-func buildMembershipd(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "membershipd")
+// buildMembershipd builds cmd/membershipd as bin.
+func buildMembershipd(bin string) error {
 	out, err := exec.Command("go", "build", "-o", bin, "github.com/systole/systole/cmd/membershipd").CombinedOutput()
 	if err != nil {
-		t.Fatalf("build membershipd: %v\n%s", err, out)
+		return fmt.Errorf("build membershipd: %v\n%s", err, out)
 	}
-	return bin
+	return nil
 }
 
 // attackerSocket opens a UDP socket on port 694 (broadcast allowed) inside

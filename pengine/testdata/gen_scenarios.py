@@ -385,6 +385,32 @@ S["migrate-pending-on-lost-node"] = cib(N3, [F, VM], PREF2,
                                          "node2": lrm("vm", [op("vm", "monitor", 0, rc=7, call=2, digest=EMPTY, last=NOW - 200)]) + stopped("fencer", typ="fence_dummy"),
                                          "node3": lrm("vm", [op("vm", "monitor", 0, rc=7, call=2, digest=EMPTY, last=NOW - 200)]) + FON},
                                         fencing=True)
+S["migrate-after-clone-stop"] = cib(N2, [clone("base-clone", prim("base")), VM],
+                                    '<rsc_order id="o1" first="base-clone" then="vm"/><rsc_colocation id="c1" rsc="vm" with-rsc="base-clone" score="INFINITY"/>',
+                                    {"node1": running("base", 10) + stopped("vm", 2), "node2": running("base", 10) + running("vm", 20)},
+                                    node_attrs={"node2": {"standby": "on"}})
+S["migrate-group-member-unmigratable"] = cib(N2, [group("g", [prim("a", meta={"allow-migrate": "true"}), prim("b"), prim("c", meta={"allow-migrate": "true"})])],
+                                             '<rsc_location id="l1" rsc="g" node="node2" score="100"/>',
+                                             {"node1": running("a", 10) + running("b", 20) + running("c", 30), "node2": stopped("a") + stopped("b", 2) + stopped("c", 3)})
+# A history entry with a call id but op-status -1 sorts by its call id
+# (Pacemaker's pe__is_newer_op treats only call-id -1 as pending): the
+# later stop wins, the start is still shown pending.
+S["pending-start-before-stop"] = cib(N2, [prim("web")], '<rsc_location id="l1" rsc="web" node="node2" score="10"/>',
+                                     {"node1": lrm("web", [op("web", "start", rc=193, status=-1, call=3), op("web", "stop", call=9)]), "node2": stopped("web")})
+# History cleanup (Pacemaker's check_actions_for): an orphaned instance of a
+# configured anonymous clone keeps its history; a resource whose agent
+# changed has its history deleted where it is no longer active.
+S["clone-orphan-instance-history-kept"] = cib(N2, [clone("c", prim("w"), {"clone-max": "1"})], "",
+                                              {"node1": running("w"), "node2": stopped("w")})
+S["agent-changed-history-deleted"] = cib(N2, [prim("web")], '<rsc_location id="l1" rsc="web" node="node1" score="10"/>',
+                                         {"node1": running("web"), "node2": stopped("web", typ="Stateful")})
+# Old-style history names with instance numbers (w:1) for an anonymous
+# clone: a stopped one no longer names the instance (Pacemaker resets
+# clone_name), so the start there is printed with the instance's own name.
+S["clone-old-instance-names"] = cib(N3, [clone("c", prim("w"))], "",
+                                    {"node1": lrm("w:1", [op("w:1", "start", call=10, digest=EMPTY)]),
+                                     "node2": lrm("w:0", [op("w:0", "monitor", 0, rc=7, call=2, digest=EMPTY)]),
+                                     "node3": lrm("w:2", [op("w:2", "monitor", 0, rc=7, call=2, digest=EMPTY)])})
 
 def main():
     for name, xml in sorted(S.items()):

@@ -76,11 +76,15 @@ func New(cfg stonith.Config, rng *rand.Rand, exec Executor, log *slog.Logger) (*
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{core: core, exec: exec, log: log, now: time.Now, node: cfg.Node,
+	return &Server{core: core, exec: exec, log: log, now: nowMs, node: cfg.Node,
 		calls: make(chan func()), results: make(chan stonith.Result, 64), stopped: make(chan struct{}),
 		waiters: map[uint64][]chan stonith.Entry{}, subs: map[chan stonith.Entry]bool{},
 		devStatus: map[string]DeviceStatus{}, wd: &watchdog{path: DefaultWatchdogDevice}}, nil
 }
+
+// nowMs is the clock: milliseconds, the precision entries travel with, so
+// that a node orders its own entries and its peers' alike.
+func nowMs() time.Time { return time.Now().Truncate(time.Millisecond) }
 
 // SetAgents sets what serves ListAgents and AgentMetadata. Call before Run.
 func (s *Server) SetAgents(a Agents) { s.agents = a }
