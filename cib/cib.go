@@ -26,12 +26,45 @@ func Parse(data []byte) (*CIB, error) {
 	if err := doc.ReadFromBytes(data); err != nil {
 		return nil, fmt.Errorf("cib: %w XML: %v", ErrMalformed, err)
 	}
+	if err := checkProlog(doc); err != nil {
+		return nil, err
+	}
 	c, err := FromDocument(doc)
 	if err != nil {
 		return nil, err
 	}
 	normalizeMixed(c.Root())
 	return c, nil
+}
+
+// checkProlog refuses what libxml2 refuses around the root element: text
+// other than whitespace, and <!...> directives other than DOCTYPE (found by
+// FuzzParse: "<!00>0<cib/>" did not serialise stably).
+func checkProlog(doc *etree.Document) error {
+	for _, tok := range doc.Child {
+		switch t := tok.(type) {
+		case *etree.CharData:
+			if !t.IsWhitespace() {
+				return fmt.Errorf("cib: %w XML: text outside the root element", ErrMalformed)
+			}
+		case *etree.Directive:
+			if !strings.HasPrefix(t.Data, "DOCTYPE") {
+				return fmt.Errorf("cib: %w XML: <!%s> outside the root element", ErrMalformed, firstWord(t.Data))
+			}
+		}
+	}
+	return nil
+}
+
+// firstWord returns s up to its first space (at most 20 bytes), for errors.
+func firstWord(s string) string {
+	if i := strings.IndexAny(s, " \t\r\n"); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 20 {
+		s = s[:20]
+	}
+	return s
 }
 
 // normalizeMixed trims the whitespace around text that sits between child
