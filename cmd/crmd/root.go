@@ -32,6 +32,7 @@ import (
 )
 
 type options struct {
+	shutdownWait   time.Duration
 	node           string
 	runDir         string
 	stateDir       string
@@ -58,6 +59,7 @@ func (o *options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.lrmdSocket, "lrmd-socket", "", "lrmd's API socket (default <run-dir>/lrmd.sock)")
 	fs.StringVar(&o.pengineSocket, "pengine-socket", "", "pengine's API socket, used on the DC (default <run-dir>/pengine.sock)")
 	fs.StringVar(&o.tengineSocket, "tengine-socket", "", "tengine's API socket, used on the DC (default <run-dir>/tengine.sock)")
+	fs.DurationVar(&o.shutdownWait, "shutdown-timeout", 4*time.Second, "on SIGTERM, how long to wait for the DC to move this node's resources away before leaving (0: leave at once); keep it below systoled's --stop-grace")
 	fs.StringVar(&o.stonithSocket, "stonith-socket", "", "stonithd's API socket, used on the DC to fence (default <run-dir>/stonithd.sock)")
 }
 
@@ -179,10 +181,26 @@ func run(cmd *cobra.Command, o *options) error {
 	}
 	defer os.Remove(sock)
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	sigCtx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	go func() {
+		select {
+		case <-sigCtx.Done():
+		case <-ctx.Done():
+			return
+		}
+		stop() // a second signal ends crmd at once
+		if o.shutdownWait > 0 {
+			sctx, scancel := context.WithTimeout(ctx, o.shutdownWait)
+			if err := s.Shutdown(sctx); err != nil {
+				log.Warn("leaving without a clean shutdown", "err", err)
+			}
+			scancel()
+		}
+		cancel()
+	}()
 
 	var wg sync.WaitGroup
 	runErr := make(chan error, 1)

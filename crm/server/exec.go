@@ -233,6 +233,8 @@ func (s *Server) runAction(ctx context.Context, req *crmv1.ExecuteActionRequest)
 	switch op {
 	case "stonith":
 		return s.runFence(ctx, req)
+	case "do_shutdown":
+		return s.runShutdown(ctx, req)
 	case "clear_failcount":
 		if err := s.clearFailcount(ctx, s.name, rsc); err != nil {
 			return nil, status.Errorf(codes.Unavailable, "crmd: clear_failcount: %v", err)

@@ -6,6 +6,7 @@ import (
 	cibserver "github.com/systole/systole/cib/server"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/systole/systole/cib"
@@ -58,6 +59,12 @@ type inbound struct {
 // Server runs one crm.Node. Create it with New, start it with Run, feed
 // it with Deliver and SetView (or Follow*), and serve clients with Serve.
 type Server struct {
+	// shutdownOnce closes shutdownDone when this node's do_shutdown runs.
+	shutdownOnce sync.Once
+	shutdownDone chan struct{}
+	// shuttingDown is set by Shutdown.
+	shuttingDown atomic.Bool
+
 	cfg   Config
 	log   *slog.Logger
 	store cib.Store
@@ -155,18 +162,19 @@ func New(core crm.Config, store cib.Store, tr Transport, cfg Config) (*Server, e
 	}
 	s := &Server{
 		cfg: cfg, log: log, store: store, tr: tr, node: n, name: core.Name,
-		inbox:    make(chan inbound, 1024),
-		views:    make(chan crm.View, 16),
-		calls:    make(chan func()),
-		done:     make(chan struct{}),
-		waiting:  map[uint64]chan crm.Reply{},
-		watchers: map[*watcher]struct{}{},
-		outWake:  make(chan struct{}, 1),
-		lrm:      newLRMMirror(),
-		expect:   newExpectations(),
-		trig:     make(chan string, 1),
-		xpending: map[uint64]*pendingExec{},
-		xdone:    map[string]*execEntry{},
+		inbox:        make(chan inbound, 1024),
+		views:        make(chan crm.View, 16),
+		calls:        make(chan func()),
+		done:         make(chan struct{}),
+		shutdownDone: make(chan struct{}),
+		waiting:      map[uint64]chan crm.Reply{},
+		watchers:     map[*watcher]struct{}{},
+		outWake:      make(chan struct{}, 1),
+		lrm:          newLRMMirror(),
+		expect:       newExpectations(),
+		trig:         make(chan string, 1),
+		xpending:     map[uint64]*pendingExec{},
+		xdone:        map[string]*execEntry{},
 	}
 	s.life, s.lifeCancel = context.WithCancel(context.Background())
 	s.basePolicy = n.NoQuorumPolicy()
