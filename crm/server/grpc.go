@@ -24,7 +24,7 @@ import (
 // SO_PEERCRED, so lis must be a unix socket) get an answer; others get
 // PERMISSION_DENIED.
 func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
-	opts := append([]grpc.ServerOption{grpc.MaxRecvMsgSize(cibserver.MaxMessageSize), grpc.MaxSendMsgSize(cibserver.MaxMessageSize)}, s.cfg.Access.serverOptions()...)
+	opts := append([]grpc.ServerOption{grpc.MaxRecvMsgSize(cibserver.MaxMessageSize), grpc.MaxSendMsgSize(cibserver.MaxMessageSize)}, s.cfg.Access.ServerOptions()...)
 	gs := grpc.NewServer(opts...)
 	cibv1.RegisterCIBServiceServer(gs, &service{s: s})
 	crmv1.RegisterCRMServiceServer(gs, &crmService{s: s})

@@ -45,14 +45,14 @@ func TestAccessPolicy(t *testing.T) {
 		t.Errorf("a peer was allowed through a missing haclient group")
 	}
 	ctx := peer.NewContext(context.Background(), &peer.Peer{AuthInfo: PeerCred{Known: true, UID: 2000, GID: 2000}})
-	if err := p.checkPeer(ctx); status.Code(err) != codes.PermissionDenied {
+	if err := p.CheckPeer(ctx); status.Code(err) != codes.PermissionDenied {
 		t.Errorf("checkPeer of a non-haclient uid: %v, want PermissionDenied", err)
 	}
 	ctx = peer.NewContext(context.Background(), &peer.Peer{AuthInfo: PeerCred{Known: true, UID: 2000, GID: 90}})
-	if err := p.checkPeer(ctx); err != nil {
+	if err := p.CheckPeer(ctx); err != nil {
 		t.Errorf("checkPeer of a haclient member: %v", err)
 	}
-	if err := p.checkPeer(context.Background()); status.Code(err) != codes.PermissionDenied {
+	if err := p.CheckPeer(context.Background()); status.Code(err) != codes.PermissionDenied {
 		t.Errorf("checkPeer without a peer: %v", err)
 	}
 }
